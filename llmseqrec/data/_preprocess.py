@@ -1,0 +1,73 @@
+"""Preprocessing of interaction tables: k-core filtering and repeated-pair removal."""
+
+from __future__ import annotations
+
+import pandas as pd
+
+from ._sequences import infer_columns
+
+__all__ = ["kcore_filter", "drop_repeated_interactions"]
+
+
+def kcore_filter(
+    df: pd.DataFrame,
+    k: int = 5,
+    session_col: str | None = None,
+    item_col: str | None = None,
+    max_iter: int = 100,
+) -> pd.DataFrame:
+    """Iteratively keep sessions and items with at least ``k`` interactions each.
+
+    Repeats until stable (removing items can push sessions below ``k`` and back).
+
+    Parameters
+    ----------
+    df : pandas.DataFrame
+        Interactions.
+    k : int, default=5
+    session_col, item_col : str, optional
+        Column names (inferred by default).
+    max_iter : int, default=100
+        Safety cap on the number of passes.
+
+    Returns
+    -------
+    pandas.DataFrame
+        The filtered rows, in their original order and with their original index.
+
+    Examples
+    --------
+    >>> df = pd.DataFrame({"user_id": [1, 1, 2, 2, 3], "item_id": ["a", "b", "a", "b", "a"]})
+    >>> kcore_filter(df, k=2)["user_id"].tolist()
+    [1, 1, 2, 2]
+    """
+    if k < 1:
+        raise ValueError(f"k must be >= 1, got {k}")
+    session_col, item_col, _ = infer_columns(df, session_col, item_col)
+    out = df
+    for _ in range(max_iter):
+        item_counts = out[item_col].map(out[item_col].value_counts())
+        session_counts = out[session_col].map(out[session_col].value_counts())
+        keep = (item_counts >= k) & (session_counts >= k)
+        if keep.all():
+            return out
+        out = out[keep]
+    raise RuntimeError(f"k-core filtering did not converge in {max_iter} passes")
+
+
+def drop_repeated_interactions(
+    df: pd.DataFrame,
+    session_col: str | None = None,
+    item_col: str | None = None,
+    keep: str = "first",
+) -> pd.DataFrame:
+    """Drop repeated (session, item) pairs, keeping the first (or last) occurrence in file order.
+
+    Examples
+    --------
+    >>> df = pd.DataFrame({"user_id": [1, 1, 1], "item_id": ["a", "b", "a"]})
+    >>> drop_repeated_interactions(df)["item_id"].tolist()
+    ['a', 'b']
+    """
+    session_col, item_col, _ = infer_columns(df, session_col, item_col)
+    return df[~df.duplicated([session_col, item_col], keep=keep)]

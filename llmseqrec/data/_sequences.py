@@ -1,0 +1,151 @@
+"""Turning interaction tables and plain Python containers into item sequences."""
+
+from __future__ import annotations
+
+from collections.abc import Hashable, Mapping, Sequence
+
+import numpy as np
+import pandas as pd
+
+__all__ = ["to_sequences", "as_sequences", "session_times", "infer_columns"]
+
+_SESSION_CANDIDATES = ("session_id", "user_id", "SessionId", "UserId")
+_ITEM_CANDIDATES = ("item_id", "ItemId")
+_TIME_CANDIDATES = ("timestamp", "time", "Time")
+
+
+def _pick(df: pd.DataFrame, given, candidates, what: str, required: bool = True):
+    if given is not None:
+        if given not in df.columns:
+            raise KeyError(f"{what} column {given!r} not in DataFrame columns {list(df.columns)}")
+        return given
+    for name in candidates:
+        if name in df.columns:
+            return name
+    if required:
+        raise KeyError(
+            f"Cannot find the {what} column among {list(df.columns)}; expected one of "
+            f"{list(candidates)} or pass {what}_col=..."
+        )
+    return None
+
+
+def infer_columns(df: pd.DataFrame, session_col=None, item_col=None, time_col=None):
+    """Resolve the session, item and (optional) time column names of an interaction table.
+
+    Names given explicitly are checked; missing ones are looked up among common names
+    (``session_id``/``user_id``, ``item_id``, ``timestamp``).
+    """
+    return (
+        _pick(df, session_col, _SESSION_CANDIDATES, "session"),
+        _pick(df, item_col, _ITEM_CANDIDATES, "item"),
+        _pick(df, time_col, _TIME_CANDIDATES, "time", required=False),
+    )
+
+
+def _ordered_groups(df: pd.DataFrame, session_col, item_col, time_col):
+    """(session keys, item arrays, session max times or None) in first-appearance order."""
+    codes, keys = pd.factorize(df[session_col], sort=False)
+    items = df[item_col].to_numpy()
+    if time_col is not None:
+        times = df[time_col].to_numpy()
+        # np.lexsort is stable: equal (session, time) rows keep their file order.
+        order = np.lexsort((times, codes))
+    else:
+        times = None
+        order = np.argsort(codes, kind="stable")
+    sorted_codes = codes[order]
+    bounds = np.flatnonzero(np.diff(sorted_codes)) + 1
+    item_groups = np.split(items[order], bounds)
+    max_times = None
+    if times is not None:
+        max_times = (
+            np.asarray([g.max() for g in np.split(times[order], bounds)]) if len(df) else None
+        )
+    return list(keys), item_groups, max_times
+
+
+def to_sequences(
+    df: pd.DataFrame,
+    session_col: str | None = None,
+    item_col: str | None = None,
+    time_col: str | None = None,
+) -> dict[Hashable, np.ndarray]:
+    """Group an interaction table into one chronological item sequence per session.
+
+    Rows are sorted by time inside each session with a *stable* sort, so rows with equal
+    timestamps keep their file order (which matters: it decides the held-out last item).
+    Without a time column, file order is kept.
+
+    Parameters
+    ----------
+    df : pandas.DataFrame
+        One row per interaction.
+    session_col, item_col, time_col : str, optional
+        Column names; by default ``session_id`` (or ``user_id``), ``item_id`` and
+        ``timestamp`` (optional).
+
+    Returns
+    -------
+    dict
+        ``session id -> ndarray of item ids``, sessions in order of first appearance.
+
+    Examples
+    --------
+    >>> df = pd.DataFrame({"user_id": [1, 1, 2, 1], "item_id": ["a", "b", "c", "d"],
+    ...                    "timestamp": [5, 3, 1, 3]})
+    >>> {k: v.tolist() for k, v in to_sequences(df).items()}
+    {1: ['b', 'd', 'a'], 2: ['c']}
+    """
+    session_col, item_col, time_col = infer_columns(df, session_col, item_col, time_col)
+    keys, groups, _ = _ordered_groups(df, session_col, item_col, time_col)
+    return dict(zip(keys, groups))
+
+
+def session_times(
+    df: pd.DataFrame, session_col: str | None = None, time_col: str | None = None
+) -> pd.Series:
+    """Session time = the largest timestamp in each session (the paper's definition)."""
+    session_col = _pick(df, session_col, _SESSION_CANDIDATES, "session")
+    time_col = _pick(df, time_col, _TIME_CANDIDATES, "time")
+    return df.groupby(session_col, sort=False)[time_col].max()
+
+
+def as_sequences(sessions) -> tuple[list, list[np.ndarray]]:
+    """Normalise the accepted session inputs to ``(keys, sequences)``.
+
+    Accepted forms: a DataFrame of interactions (see :func:`to_sequences`), a mapping
+    ``session id -> sequence of item ids``, or a sequence of item-id sequences (keys are
+    then the positions ``0..n-1``). A single flat list of ids is rejected, because it is
+    ambiguous.
+    """
+    if isinstance(sessions, pd.DataFrame):
+        seqs = to_sequences(sessions)
+        return list(seqs.keys()), list(seqs.values())
+    if isinstance(sessions, Mapping):
+        return list(sessions.keys()), [_as_item_array(s) for s in sessions.values()]
+    if isinstance(sessions, (str, bytes)) or not isinstance(sessions, (Sequence, np.ndarray)):
+        raise TypeError(
+            "sessions must be a DataFrame of interactions, a dict {session: [items]} or a list "
+            f"of item-id lists; got {type(sessions).__name__}"
+        )
+    seqs = list(sessions)
+    if seqs and not all(
+        isinstance(s, (Sequence, np.ndarray)) and not isinstance(s, (str, bytes)) for s in seqs
+    ):
+        raise TypeError(
+            "sessions must be a list of item-id sequences (e.g. [['a', 'b'], ['c']]); "
+            "wrap a single session in a list: [[...]]"
+        )
+    return list(range(len(seqs))), [_as_item_array(s) for s in seqs]
+
+
+def _as_item_array(seq) -> np.ndarray:
+    if isinstance(seq, np.ndarray):
+        return seq
+    seq = list(seq)
+    if seq and all(isinstance(i, (int, np.integer)) and not isinstance(i, bool) for i in seq):
+        return np.asarray(seq, dtype=np.int64)
+    out = np.empty(len(seq), dtype=object)
+    out[:] = seq
+    return out

@@ -1,0 +1,24 @@
+"""Exceptions raised by llmseqrec."""
+
+from sklearn.exceptions import NotFittedError as _SklearnNotFittedError
+
+__all__ = ["NotFittedError", "UnknownItemError", "OptionalDependencyError", "DownloadError"]
+
+
+class NotFittedError(_SklearnNotFittedError):
+    """Raised when an unfitted recommender is asked to predict (subclasses sklearn's)."""
+
+
+class UnknownItemError(KeyError):
+    """Raised when a prompt holds item ids the model never saw and ``handle_unknown='error'``."""
+
+    def __str__(self) -> str:  # KeyError quotes its message; keep it readable
+        return str(self.args[0]) if self.args else ""
+
+
+class OptionalDependencyError(ImportError):
+    """Raised when a feature needs a package that is not installed."""
+
+
+class DownloadError(OSError):
+    """Raised when a data file cannot be downloaded or fails its checksum."""

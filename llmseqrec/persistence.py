@@ -1,0 +1,193 @@
+"""Saving and loading models as directories, without pickle.
+
+A saved model is a directory holding
+
+- ``config.json``: registered class name, constructor parameters, library/torch versions,
+  and JSON extras of the fitted state;
+- ``item_index.json``: the external item ids in internal order;
+- ``arrays.safetensors``: the fitted numpy arrays (and array-valued parameters);
+- ``model.safetensors``: torch weights, for neural models.
+"""
+
+from __future__ import annotations
+
+import json
+import platform
+from pathlib import Path
+
+import numpy as np
+from sklearn.base import BaseEstimator
+
+from ._version import __version__
+from .data import ItemIndex
+from .registry import get_class
+
+__all__ = ["save", "load"]
+
+_CONFIG = "config.json"
+_INDEX = "item_index.json"
+_ARRAYS = "arrays.safetensors"
+
+
+def _encode_param(value, arrays: dict, key: str):
+    """JSON form of a constructor parameter; arrays go to ``arrays``."""
+    if value is None or isinstance(value, (bool, str)):
+        return value
+    if isinstance(value, (int, np.integer)):
+        return int(value)
+    if isinstance(value, (float, np.floating)):
+        return float(value)
+    if isinstance(value, tuple):
+        return {"__tuple__": [_encode_param(v, arrays, f"{key}.{i}") for i, v in enumerate(value)]}
+    if isinstance(value, list):
+        return [_encode_param(v, arrays, f"{key}.{i}") for i, v in enumerate(value)]
+    if isinstance(value, np.ndarray):
+        if value.dtype == object:
+            raise TypeError(f"parameter {key!r}: object arrays cannot be saved")
+        arrays[f"param.{key}"] = np.ascontiguousarray(value)
+        return {"__array__": f"param.{key}"}
+    if isinstance(value, dict):
+        if all(isinstance(k, str) for k in value) and not any(
+            isinstance(v, np.ndarray) for v in value.values()
+        ):
+            return {
+                "__dict__": {k: _encode_param(v, arrays, f"{key}.{k}") for k, v in value.items()}
+            }
+        # A mapping item id -> vector: keys as JSON, values stacked into one array.
+        keys = list(value.keys())
+        bad = [k for k in keys if not isinstance(k, (str, int, np.integer)) or isinstance(k, bool)]
+        if bad:
+            raise TypeError(
+                f"parameter {key!r}: only str/int mapping keys can be saved, got {bad[0]!r}"
+            )
+        arrays[f"param.{key}"] = np.ascontiguousarray(
+            np.stack([np.asarray(value[k]) for k in keys])
+        )
+        return {
+            "__mapping__": [k if isinstance(k, str) else int(k) for k in keys],
+            "values": f"param.{key}",
+        }
+    if isinstance(value, BaseEstimator):
+        name = getattr(type(value), "_registered_name", None)
+        if name is None:
+            raise TypeError(
+                f"parameter {key!r}: {type(value).__name__} is not registered; decorate it with "
+                "llmseqrec.registry.register to make it saveable"
+            )
+        params = value.get_params(deep=False)
+        return {
+            "__estimator__": name,
+            "params": {k: _encode_param(v, arrays, f"{key}.{k}") for k, v in params.items()},
+        }
+    raise TypeError(f"parameter {key!r} of type {type(value).__name__} cannot be saved as JSON")
+
+
+def _decode_param(value, arrays: dict):
+    if isinstance(value, list):
+        return [_decode_param(v, arrays) for v in value]
+    if not isinstance(value, dict):
+        return value
+    if "__tuple__" in value:
+        return tuple(_decode_param(v, arrays) for v in value["__tuple__"])
+    if "__array__" in value:
+        return arrays[value["__array__"]]
+    if "__dict__" in value:
+        return {k: _decode_param(v, arrays) for k, v in value["__dict__"].items()}
+    if "__mapping__" in value:
+        stacked = arrays[value["values"]]
+        return dict(zip(value["__mapping__"], stacked))
+    if "__estimator__" in value:
+        cls = get_class(value["__estimator__"])
+        return cls(**{k: _decode_param(v, arrays) for k, v in value["params"].items()})
+    raise ValueError(f"unrecognised saved parameter {value!r}")
+
+
+def _versions() -> dict:
+    import torch
+
+    info = {
+        "llmseqrec": __version__,
+        "python": platform.python_version(),
+        "numpy": np.__version__,
+        "torch": torch.__version__,
+    }
+    try:
+        import transformers
+
+        info["transformers"] = transformers.__version__
+    except ImportError:  # pragma: no cover - optional
+        pass
+    return info
+
+
+def save(model, path, overwrite: bool = False) -> None:
+    """Save a fitted recommender to the directory ``path``.
+
+    Parameters
+    ----------
+    model : Recommender
+        A fitted, registered recommender.
+    path : str or Path
+        Target directory; created if needed.
+    overwrite : bool, default=False
+        Allow writing into a directory that already holds a saved model.
+    """
+    from safetensors.numpy import save_file
+
+    model._check_fitted()
+    name = getattr(type(model), "_registered_name", None)
+    if name is None:
+        raise TypeError(
+            f"{type(model).__name__} is not registered; use llmseqrec.registry.register"
+        )
+    path = Path(path)
+    if (path / _CONFIG).exists() and not overwrite:
+        raise FileExistsError(
+            f"{path} already holds a saved model; pass overwrite=True to replace it"
+        )
+    path.mkdir(parents=True, exist_ok=True)
+    arrays: dict[str, np.ndarray] = {}
+    params = {k: _encode_param(v, arrays, k) for k, v in model.get_params(deep=False).items()}
+    state_arrays, extra = model._get_state()
+    for k, v in state_arrays.items():
+        arrays[f"state.{k}"] = np.ascontiguousarray(v)
+    arrays["state.item_popularity_"] = np.ascontiguousarray(model.item_popularity_)
+    config = {"class": name, "params": params, "extra": extra, "versions": _versions()}
+    (path / _CONFIG).write_text(json.dumps(config, indent=2))
+    (path / _INDEX).write_text(json.dumps(model.item_index_.to_json()))
+    save_file(arrays, str(path / _ARRAYS))
+    if hasattr(model, "_save_torch"):
+        model._save_torch(path)
+
+
+def load(path):
+    """Load a model saved with :meth:`Recommender.save`.
+
+    Parameters
+    ----------
+    path : str or Path
+        The directory written by ``save``.
+
+    Returns
+    -------
+    Recommender
+        A fitted model whose predictions equal the saved one's.
+    """
+    from safetensors.numpy import load_file
+
+    path = Path(path)
+    if not (path / _CONFIG).exists():
+        raise FileNotFoundError(
+            f"{path} does not contain a saved llmseqrec model ({_CONFIG} missing)"
+        )
+    config = json.loads((path / _CONFIG).read_text())
+    cls = get_class(config["class"])
+    arrays = load_file(str(path / _ARRAYS))
+    model = cls(**{k: _decode_param(v, arrays) for k, v in config["params"].items()})
+    model.item_index_ = ItemIndex.from_json(json.loads((path / _INDEX).read_text()))
+    model.item_popularity_ = arrays.pop("state.item_popularity_")
+    state = {k[len("state.") :]: v for k, v in arrays.items() if k.startswith("state.")}
+    model._set_state(state, config.get("extra", {}))
+    if hasattr(model, "_load_torch"):
+        model._load_torch(path)
+    return model

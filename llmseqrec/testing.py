@@ -1,0 +1,298 @@
+"""The shared behavioural test suite every recommender must pass (ours or a user's).
+
+Run it on a recommender with :func:`check_recommender`, or parametrise pytest with
+:func:`parametrize_with_checks`::
+
+    from llmseqrec.testing import parametrize_with_checks
+
+    @parametrize_with_checks([MyRecommender(n_factors=8)])
+    def test_my_recommender(estimator, check):
+        check(estimator)
+
+An estimator opts out of a check only with a stated reason:
+``expected_failed_checks={"check_fit_idempotent": "sampling is stochastic"}``.
+"""
+
+from __future__ import annotations
+
+import functools
+import tempfile
+from collections.abc import Callable, Iterable
+
+import numpy as np
+import pandas as pd
+from sklearn.base import clone
+
+from .data import temporal_split
+from .datasets import make_synthetic_sessions
+from .exceptions import NotFittedError, UnknownItemError
+
+__all__ = [
+    "CHECKS",
+    "check_recommender",
+    "recommender_checks",
+    "parametrize_with_checks",
+    "synthetic_data",
+]
+
+
+@functools.lru_cache(maxsize=4)
+def synthetic_data(id_style: str = "str"):
+    """The suite's data: (training sessions dict, test prompts list, test targets, item table)."""
+    ds = make_synthetic_sessions(n_sessions=240, id_style=id_style, random_state=0)
+    split = temporal_split(ds.interactions, test_frac=0.25)
+    return split.train, split.test.prompts, split.test.targets, ds.items
+
+
+def _prepared(estimator, id_style: str = "str"):
+    est = clone(estimator)
+    if "random_state" in est.get_params(deep=False):
+        est.set_params(random_state=0)
+    train, prompts, targets, items = synthetic_data(id_style)
+    return est, train, prompts, targets, items
+
+
+def _fit(est, train, items):
+    return est.fit(train, item_metadata=items)
+
+
+def _same(a: np.ndarray, b: np.ndarray) -> bool:
+    return a.shape == b.shape and all(
+        x == y for x, y in zip(a.ravel().tolist(), b.ravel().tolist())
+    )
+
+
+# ----------------------------------------------------------------------------- checks
+def check_default_constructible(estimator):
+    """The class can be built with no arguments."""
+    type(estimator)()
+
+
+def check_no_attributes_set_in_init(estimator):
+    """``__init__`` stores its parameters and nothing else."""
+    est = clone(estimator)
+    params = set(est.get_params(deep=False))
+    attrs = {k for k in vars(est) if not k.startswith("_")}
+    assert attrs == params, f"__init__ sets {sorted(attrs ^ params)} beyond/short of its parameters"
+    assert not [k for k in vars(est) if k.endswith("_") and not k.startswith("_")], (
+        "fitted attributes set in __init__"
+    )
+
+
+def check_clone_and_params(estimator):
+    """``clone``/``get_params``/``set_params`` round-trip."""
+    est = clone(estimator)
+    params = est.get_params(deep=False)
+    again = clone(est).get_params(deep=False)
+    assert set(params) == set(again)
+    for key in params:
+        a, b = params[key], again[key]
+        if hasattr(a, "get_params"):
+            assert type(a) is type(b) and repr(a) == repr(b), key
+        elif isinstance(a, np.ndarray):
+            assert np.array_equal(a, b), key
+        else:
+            assert a == b, f"parameter {key!r} changed by clone: {a!r} -> {b!r}"
+    assert est.set_params(**params) is est
+
+
+def check_not_fitted_error(estimator):
+    """Inference before ``fit`` raises ``NotFittedError``."""
+    est, _, prompts, _, _ = _prepared(estimator)
+    for method in (lambda: est.predict(prompts[:2]), lambda: est.predict_scores(prompts[:2])):
+        try:
+            method()
+        except NotFittedError:
+            continue
+        raise AssertionError("predicting before fit did not raise NotFittedError")
+
+
+def check_fit_returns_self(estimator):
+    """``fit`` returns the estimator itself."""
+    est, train, _, _, items = _prepared(estimator)
+    assert _fit(est, train, items) is est
+
+
+def check_fit_idempotent(estimator):
+    """Fitting twice on the same data gives the same predictions (fixed ``random_state``)."""
+    est, train, prompts, _, items = _prepared(estimator)
+    first = _fit(est, train, items).predict(prompts, k=5)
+    second = _fit(est, train, items).predict(prompts, k=5)
+    assert _same(first, second), "a second fit changed the predictions"
+
+
+def check_save_load(estimator):
+    """``save`` + ``llmseqrec.load`` give identical predictions and scores."""
+    from .persistence import load
+
+    est, train, prompts, _, items = _prepared(estimator)
+    _fit(est, train, items)
+    with tempfile.TemporaryDirectory() as tmp:
+        est.save(tmp)
+        loaded = load(tmp)
+    assert type(loaded) is type(est)
+    assert _same(est.predict(prompts, k=10), loaded.predict(prompts, k=10))
+    np.testing.assert_array_equal(
+        est.predict_scores(prompts[:5]), loaded.predict_scores(prompts[:5])
+    )
+
+
+def _check_ids(estimator, id_style):
+    est, train, prompts, _, items = _prepared(estimator, id_style)
+    recs = _fit(est, train, items).predict(prompts, k=5)
+    catalogue = {i for s in train.values() for i in s.tolist()} | set(items.index.tolist())
+    for value in recs.ravel().tolist():
+        assert value in catalogue, f"predicted id {value!r} is not a catalogue id"
+        expected_type = str if id_style == "str" else int
+        assert isinstance(value, expected_type), (
+            f"id {value!r} lost its type {expected_type.__name__}"
+        )
+    if id_style == "int":
+        assert recs.dtype == np.int64, f"integer ids came back as {recs.dtype}"
+
+
+def check_string_ids(estimator):
+    """String item ids come back as the same strings."""
+    _check_ids(estimator, "str")
+
+
+def check_noncontiguous_int_ids(estimator):
+    """Non-contiguous integer ids (10, 20, ...) come back unchanged, as int64."""
+    _check_ids(estimator, "int")
+
+
+def check_exclude_seen(estimator):
+    """No prompt item is recommended, and lists hold no duplicates."""
+    est, train, prompts, _, items = _prepared(estimator)
+    est.set_params(exclude_seen=True)
+    recs = _fit(est, train, items).predict(prompts, k=10)
+    for prompt, row in zip(prompts, recs):
+        row = [r for r in row.tolist() if r is not None]
+        assert not set(prompt.tolist()) & set(row), "a prompt item was recommended"
+        assert len(row) == len(set(row)), "duplicate items in a list"
+
+
+def check_batch_equals_single(estimator):
+    """Predicting a batch gives the same lists as predicting one session at a time."""
+    est, train, prompts, _, items = _prepared(estimator)
+    _fit(est, train, items)
+    batch = est.predict(prompts[:12], k=10)
+    single = np.concatenate([est.predict([p], k=10) for p in prompts[:12]])
+    assert _same(batch, single), "batched predictions differ from one-by-one predictions"
+
+
+def check_input_forms(estimator):
+    """A list, a dict and a DataFrame of the same prompts give the same predictions."""
+    est, train, prompts, _, items = _prepared(estimator)
+    _fit(est, train, items)
+    as_list = est.predict(prompts[:8], k=5)
+    as_dict = est.predict({f"q{i}": p for i, p in enumerate(prompts[:8])}, k=5)
+    frame = pd.DataFrame(
+        [
+            (f"q{i}", item, t)
+            for i, p in enumerate(prompts[:8])
+            for t, item in enumerate(p.tolist())
+        ],
+        columns=["session_id", "item_id", "timestamp"],
+    )
+    as_frame = est.predict(frame, k=5)
+    assert _same(as_list, as_dict) and _same(as_list, as_frame)
+
+
+def check_k_larger_than_catalogue(estimator):
+    """``k`` beyond the catalogue returns every recommendable item, without error."""
+    est, train, prompts, _, items = _prepared(estimator)
+    _fit(est, train, items)
+    recs = est.predict(prompts[:3], k=10_000)
+    assert recs.shape == (3, est.n_items_)
+    for prompt, row in zip(prompts[:3], recs):
+        got = [r for r in row.tolist() if r is not None]
+        assert len(got) == len(set(got))
+        assert not set(prompt.tolist()) & set(got)
+
+
+def check_unknown_items(estimator):
+    """Unknown prompt items are ignored (default) or raise with ``handle_unknown='error'``."""
+    est, train, prompts, _, items = _prepared(estimator)
+    _fit(est, train, items)
+    with_unknown = [list(p.tolist()) + ["never-seen-item"] for p in prompts[:5]]
+    clean = [list(p.tolist()) for p in prompts[:5]]
+    assert _same(est.predict(with_unknown, k=5), est.predict(clean, k=5)), (
+        "unknown items changed predictions"
+    )
+    empty = est.predict([["never-seen-item"]], k=5)
+    assert empty.shape == (1, 5)
+    est.set_params(handle_unknown="error")
+    try:
+        est.predict(with_unknown, k=5)
+    except UnknownItemError:
+        return
+    raise AssertionError("handle_unknown='error' did not raise UnknownItemError")
+
+
+def check_beats_most_popular(estimator):
+    """On data with a learnable next item, NDCG@10 clearly exceeds MostPopular's."""
+    from .metrics import ndcg_at_k
+    from .recommenders import MostPopular
+
+    est, train, prompts, targets, items = _prepared(estimator)
+    ours = ndcg_at_k(_fit(est, train, items).predict(prompts, k=10), targets, 10)
+    base = ndcg_at_k(MostPopular().fit(train).predict(prompts, k=10), targets, 10)
+    assert ours > base + 0.05, f"NDCG@10 {ours:.3f} does not beat MostPopular's {base:.3f}"
+
+
+CHECKS: tuple[Callable, ...] = (
+    check_default_constructible,
+    check_no_attributes_set_in_init,
+    check_clone_and_params,
+    check_not_fitted_error,
+    check_fit_returns_self,
+    check_fit_idempotent,
+    check_save_load,
+    check_string_ids,
+    check_noncontiguous_int_ids,
+    check_exclude_seen,
+    check_batch_equals_single,
+    check_input_forms,
+    check_k_larger_than_catalogue,
+    check_unknown_items,
+    check_beats_most_popular,
+)
+
+
+def recommender_checks(estimator, expected_failed_checks: dict[str, str] | None = None):
+    """Yield ``(check_name, check)`` pairs; opted-out checks carry their reason."""
+    expected = expected_failed_checks or {}
+    unknown = set(expected) - {c.__name__ for c in CHECKS}
+    if unknown:
+        raise ValueError(f"unknown checks in expected_failed_checks: {sorted(unknown)}")
+    for check in CHECKS:
+        yield check.__name__, check, expected.get(check.__name__)
+
+
+def check_recommender(estimator, expected_failed_checks: dict[str, str] | None = None) -> None:
+    """Run every check on ``estimator``; raise ``AssertionError`` naming the first failure."""
+    for name, check, reason in recommender_checks(estimator, expected_failed_checks):
+        if reason is not None:
+            continue
+        try:
+            check(estimator)
+        except Exception as exc:  # re-raise with the check's name
+            raise AssertionError(f"{type(estimator).__name__} failed {name}: {exc}") from exc
+
+
+def parametrize_with_checks(estimators: Iterable, expected_failed_checks: Callable | None = None):
+    """A ``pytest.mark.parametrize`` over (estimator, check) for every check.
+
+    ``expected_failed_checks(estimator)`` may return ``{check name: reason}``; those
+    checks are marked ``xfail`` with the reason (strict: they must fail).
+    """
+    import pytest
+
+    params = []
+    for est in estimators:
+        expected = expected_failed_checks(est) if expected_failed_checks else {}
+        for name, check, reason in recommender_checks(est, expected):
+            marks = [pytest.mark.xfail(reason=reason, strict=True)] if reason else []
+            params.append(pytest.param(est, check, id=f"{type(est).__name__}-{name}", marks=marks))
+    return pytest.mark.parametrize("estimator, check", params)

@@ -1,0 +1,1 @@
+"""Item-text embeddings and dimensionality reduction."""
