@@ -10,7 +10,7 @@ from ._version import __version__
 from .base import Recommender
 from .metrics import evaluate
 from .persistence import load
-from .recommenders import MostPopular
+from .recommenders import LLMSeqSim, MostPopular
 from .registry import all_recommenders, register
 
 __all__ = [

@@ -93,8 +93,10 @@ class Recommender(BaseEstimator):
     _catalogue = "train"
     #: Whether ``fit`` needs ``item_metadata``.
     _requires_item_metadata = False
-    #: Sessions scored per batch in ``predict``.
+    #: Sessions scored per batch in ``predict`` (reduced for large catalogues, see _batch_size).
     _predict_batch_size = 1024
+    #: Upper bound on the number of scores held in memory at once (batch x catalogue).
+    _max_scores_in_memory = 20_000_000
 
     # ------------------------------------------------------------------ fit
     def fit(self, sessions, item_metadata: pd.DataFrame | None = None):
@@ -117,8 +119,7 @@ class Recommender(BaseEstimator):
         if self._requires_item_metadata and item_metadata is None:
             raise ValueError(f"{type(self).__name__}.fit needs item_metadata (item texts).")
         meta = item_table(item_metadata) if item_metadata is not None else None
-        extra = meta.index if (meta is not None and self._catalogue == "train+metadata") else ()
-        index = ItemIndex.from_sequences(seqs, extra)
+        index = ItemIndex.from_sequences(seqs, self._catalogue_extra(meta))
         if len(index) == 0:
             raise ValueError("fit needs at least one item in the training sessions.")
         encoded = [index.encode(s) for s in seqs]
@@ -130,6 +131,12 @@ class Recommender(BaseEstimator):
         aligned = meta.reindex(index.ids) if meta is not None else None
         self._fit(encoded, aligned)
         return self
+
+    def _catalogue_extra(self, item_metadata: pd.DataFrame | None) -> list:
+        """Item ids to add to the catalogue beyond the training items."""
+        if item_metadata is not None and self._catalogue == "train+metadata":
+            return list(item_metadata.index)
+        return []
 
     def _fit(self, sequences: list[np.ndarray], item_metadata: pd.DataFrame | None) -> None:
         """Learn from encoded sessions (internal ids ``1..n_items``).
@@ -179,8 +186,13 @@ class Recommender(BaseEstimator):
         return keys, [self.item_index_.encode(s.tolist(), handle_unknown=handle) for s in seqs]
 
     def _batch_scores(self, encoded: list[np.ndarray]) -> np.ndarray:
-        """Scores for a batch; empty prompts fall back to training popularity."""
-        scores = np.empty((len(encoded), self.n_items_), dtype=np.float64)
+        """Scores for a batch; empty prompts fall back to training popularity.
+
+        Scores are rounded to float32: BLAS kernels may differ in the last bits of a
+        float64 product depending on the batch shape, and rounding makes a session's
+        ranking independent of the batch it is scored in.
+        """
+        scores = np.empty((len(encoded), self.n_items_), dtype=np.float32)
         nonempty = [i for i, s in enumerate(encoded) if len(s)]
         if nonempty:
             scores[nonempty] = self._score([encoded[i] for i in nonempty])
@@ -207,11 +219,9 @@ class Recommender(BaseEstimator):
             Column order is :attr:`items_` when ``items`` is None.
         """
         _, encoded = self._encode_prompts(sessions)
+        bs = self._batch_size()
         scores = np.concatenate(
-            [
-                self._batch_scores(encoded[s : s + self._predict_batch_size])
-                for s in range(0, len(encoded), self._predict_batch_size)
-            ]
+            [self._batch_scores(encoded[s : s + bs]) for s in range(0, len(encoded), bs)]
             or [np.zeros((0, self.n_items_))]
         )
         if items is None:
@@ -251,7 +261,7 @@ class Recommender(BaseEstimator):
         keys, encoded = self._encode_prompts(sessions)
         k_eff = min(int(k), self.n_items_)
         codes = np.zeros((len(encoded), k_eff), dtype=np.int64)
-        bs = self._predict_batch_size
+        bs = self._batch_size()
         for start in range(0, len(encoded), bs):
             batch = encoded[start : start + bs]
             scores = self._batch_scores(batch)
@@ -261,6 +271,11 @@ class Recommender(BaseEstimator):
                 scores[rows, cols] = -np.inf
             codes[start : start + len(batch)] = topk_codes(scores, k_eff)
         return keys, codes
+
+    def _batch_size(self) -> int:
+        return max(
+            1, min(self._predict_batch_size, self._max_scores_in_memory // max(self.n_items_, 1))
+        )
 
     def _decode(self, codes: np.ndarray) -> np.ndarray:
         ids = self.item_index_.ids
@@ -283,9 +298,10 @@ class Recommender(BaseEstimator):
         keys, codes = self._predict_codes(sessions, k)
         _, encoded = self._encode_prompts(sessions)
         rows = []
-        for start in range(0, len(encoded), self._predict_batch_size):
-            batch_scores = self._batch_scores(encoded[start : start + self._predict_batch_size])
-            for r, key in enumerate(keys[start : start + self._predict_batch_size]):
+        bs = self._batch_size()
+        for start in range(0, len(encoded), bs):
+            batch_scores = self._batch_scores(encoded[start : start + bs])
+            for r, key in enumerate(keys[start : start + bs]):
                 for rank, code in enumerate(codes[start + r], start=1):
                     if code != PAD:
                         rows.append(

