@@ -10,13 +10,19 @@ from ._version import __version__
 from .base import Recommender
 from .metrics import evaluate
 from .persistence import load
-from .recommenders import LLMSeqSim, MostPopular
+from .recommenders import SFSKNN, SKNN, SSKNN, VSKNN, LLMSeqSim, MostPopular, SKNNEmb
 from .registry import all_recommenders, register
 
 __all__ = [
     "__version__",
     "Recommender",
     "MostPopular",
+    "LLMSeqSim",
+    "SKNN",
+    "VSKNN",
+    "SSKNN",
+    "SFSKNN",
+    "SKNNEmb",
     "evaluate",
     "load",
     "register",

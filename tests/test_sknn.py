@@ -3,7 +3,7 @@ import math
 import numpy as np
 import pytest
 
-from llmseqrec.recommenders import SKNN, SFSKNN, SKNNEmb, SSKNN, VSKNN
+from llmseqrec.recommenders import SFSKNN, SKNN, SSKNN, VSKNN, SKNNEmb
 
 TRAIN = [["a", "b"], ["a", "c"], ["b", "c", "d"], ["e"]]  # chronological order
 

@@ -11,10 +11,10 @@ from llmseqrec.text import (
     EmbeddingReducer,
     EmbeddingServer,
     ItemTextEncoder,
+    _backends,
     item_vectors,
     render_texts,
 )
-from llmseqrec.text import _backends
 
 ITEMS = pd.DataFrame(
     {

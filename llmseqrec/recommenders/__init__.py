@@ -2,6 +2,6 @@
 
 from .llmseqsim import LLMSeqSim
 from .popular import MostPopular
-from .sknn import SKNN, SFSKNN, SKNNEmb, SSKNN, VSKNN
+from .sknn import SFSKNN, SKNN, SSKNN, VSKNN, SKNNEmb
 
 __all__ = ["MostPopular", "LLMSeqSim", "SKNN", "VSKNN", "SSKNN", "SFSKNN", "SKNNEmb"]

@@ -8,6 +8,7 @@ Jannach's session-rec). Everything is sparse-matrix algebra over a session x ite
 from __future__ import annotations
 
 import zlib
+
 import numpy as np
 import pandas as pd
 import scipy.sparse as sp
