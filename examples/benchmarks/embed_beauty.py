@@ -48,7 +48,12 @@ def main(argv=None):
     ids = items.index.tolist()
     titles = items["title"].tolist()
     neighbours = []
-    present = [i for i in SAMPLE_ITEMS if i in ids] or ids[:5]
+    present = [i for i in SAMPLE_ITEMS if i in ids]
+    rng = np.random.default_rng(0)
+    while len(present) < 5:  # fill up with random titled items (fixed seed)
+        candidate = ids[int(rng.integers(len(ids)))]
+        if titles[ids.index(candidate)] and candidate not in present:
+            present.append(candidate)
     for item in present:
         row = ids.index(item)
         sims = Xn @ Xn[row]

@@ -1,0 +1,182 @@
+"""Running a benchmark: every model x seed under one protocol, resumable, with timings."""
+
+from __future__ import annotations
+
+import json
+import os
+import re
+import time
+from datetime import date
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+
+from ..metrics import compute_metrics, item_counts_from
+from ._config import BenchmarkConfig, build_model
+from ._data import load_benchmark_data, make_split
+from ._machine import machine_info
+from ._report import render_markdown, summarize
+
+__all__ = ["run_benchmark", "ResultsDirectoryError"]
+
+
+class ResultsDirectoryError(RuntimeError):
+    """The results directory holds results of a different configuration."""
+
+
+def _safe(label: str) -> str:
+    return re.sub(r"[^A-Za-z0-9_.-]+", "_", label)
+
+
+def _write_json(path: Path, payload: dict) -> None:
+    tmp = path.with_suffix(".tmp")
+    tmp.write_text(json.dumps(payload, indent=2, default=str))
+    os.replace(tmp, path)  # a run file exists only once complete
+
+
+def _seeds_for(model, seeds):
+    return list(seeds) if "random_state" in model.get_params(deep=False) else [None]
+
+
+def run_single(model, split, data, k, popularity: str) -> dict:
+    """Fit on ``split.train``, predict the test prompts, evaluate; returns metrics and timings."""
+    start = time.perf_counter()
+    model.fit(split.train, item_metadata=data.items)
+    fit_seconds = time.perf_counter() - start
+    start = time.perf_counter()
+    recs = model.predict(split.test.prompts, k=max(k))
+    predict_seconds = time.perf_counter() - start
+    counts = (
+        item_counts_from(split.train.values()) if popularity == "train" else split.all_item_counts
+    )
+    table = compute_metrics(
+        [list(r) for r in recs], split.test.targets, k, n_items=split.n_items, item_counts=counts
+    )
+    return {
+        "metrics": table.to_dict("records"),
+        "fit_seconds": fit_seconds,
+        "predict_seconds": predict_seconds,
+        "test_prompts_per_second": len(split.test) / predict_seconds
+        if predict_seconds > 0
+        else None,
+    }
+
+
+def run_benchmark(
+    config: BenchmarkConfig,
+    out_dir,
+    overwrite: bool = False,
+    command: str | None = None,
+    log=print,
+) -> pd.DataFrame:
+    """Run (or resume) a benchmark and write its result files.
+
+    Files under ``out_dir``: ``config.json`` (the configuration the results belong to),
+    ``runs/<model>__seed<s>.json`` (one per finished fit, written atomically, so an
+    interrupted benchmark resumes where it stopped), ``results.csv`` (long table),
+    ``summary.csv`` (mean and std over seeds), ``results.json`` and ``results.md``.
+
+    A directory holding results of another configuration is never overwritten silently:
+    :class:`ResultsDirectoryError` unless ``overwrite=True``.
+
+    Returns
+    -------
+    pandas.DataFrame
+        The summary (model, metric, k, mean, std, n_runs).
+    """
+    out = Path(out_dir)
+    runs_dir = out / "runs"
+    config_json = json.loads(json.dumps(config.to_json(), default=str))
+    setup = {k: v for k, v in config_json.items() if k not in ("models", "search", "name")}
+    snapshot = out / "config.json"
+    if snapshot.exists():
+        previous = json.loads(snapshot.read_text())
+        if {k: v for k, v in previous.items() if k not in ("models", "search", "name")} != setup:
+            if not overwrite:
+                raise ResultsDirectoryError(
+                    f"{out} holds results for another data set/protocol/seeds/k; choose another directory or pass overwrite=True"
+                )
+            for f in runs_dir.glob("*.json"):
+                f.unlink()
+    runs_dir.mkdir(parents=True, exist_ok=True)
+    _write_json(snapshot, config_json)
+
+    log(f"Loading {config.dataset} ({config.protocol}) ...")
+    data = load_benchmark_data(config.dataset, config.data_dir)
+    split = make_split(data, config.protocol)
+    stats = {**data.stats(), **split.stats()}
+    records = []
+    n_models = len(config.models)
+    for m, spec in enumerate(config.models, start=1):
+        template = build_model(spec)
+        seeds = _seeds_for(template, config.seeds)
+        for seed in seeds:
+            run_file = runs_dir / f"{_safe(spec.label)}__seed{seed}.json"
+            tag = f"[{m}/{n_models}] {spec.label}" + (f" seed {seed}" if seed is not None else "")
+            spec_json = {
+                "model": spec.model,
+                "params": json.loads(json.dumps(spec.params, default=str)),
+                "params_from": spec.params_from,
+            }
+            result = json.loads(run_file.read_text()) if run_file.exists() else None
+            if result is not None and result.get("spec") != spec_json:
+                if not overwrite:
+                    raise ResultsDirectoryError(
+                        f"{run_file} is a finished run of a different '{spec.label}' configuration; "
+                        "use another label or directory, or pass overwrite=True"
+                    )
+                result = None
+            if result is not None:
+                log(f"{tag}: finished earlier, skipped (resume)")
+            else:
+                log(
+                    f"{tag}: fitting on {len(split.train):,} sessions, predicting {len(split.test):,} prompts ..."
+                )
+                model = build_model(spec, {"random_state": seed} if seed is not None else None)
+                result = run_single(model, split, data, config.k, config.popularity)
+                result.update(
+                    {
+                        "label": spec.label,
+                        "model": spec.model,
+                        "seed": seed,
+                        "spec": spec_json,
+                        "params": {k: repr(v) for k, v in model.get_params(deep=False).items()},
+                    }
+                )
+                _write_json(run_file, result)
+                ndcg = next(
+                    r["value"]
+                    for r in result["metrics"]
+                    if r["metric"] == "NDCG" and r["k"] == max(config.k)
+                )
+                log(
+                    f"{tag}: NDCG@{max(config.k)} {ndcg:.4f} (fit {result['fit_seconds']:.1f} s, predict {result['predict_seconds']:.1f} s)"
+                )
+            for row in result["metrics"]:
+                records.append({"model": spec.label, "seed": seed, **row})
+            for timing in ("fit_seconds", "predict_seconds", "test_prompts_per_second"):
+                records.append(
+                    {
+                        "model": spec.label,
+                        "seed": seed,
+                        "metric": timing,
+                        "k": np.nan,
+                        "value": result[timing],
+                    }
+                )
+    results = pd.DataFrame(records)
+    summary = summarize(results)
+    results.to_csv(out / "results.csv", index=False)
+    summary.to_csv(out / "summary.csv", index=False)
+    meta = {
+        "config": config_json,
+        "data": stats,
+        "machine": machine_info(),
+        "date": date.today().isoformat(),
+        "command": command,
+    }
+    _write_json(out / "results.json", {**meta, "summary": summary.to_dict("records")})
+    (out / "results.md").write_text(render_markdown(summary, meta))
+    log(f"Results written to {out}")
+    return summary

@@ -1,0 +1,117 @@
+"""Hyper-parameter search on the validation folds (never the test set) with optuna's TPE."""
+
+from __future__ import annotations
+
+import json
+import time
+from dataclasses import replace
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+
+from ..metrics import ndcg_at_k
+from ..utils import import_optional
+from ._config import BenchmarkConfig, build_model
+from ._data import load_benchmark_data, validation_folds
+
+__all__ = ["run_search", "suggest"]
+
+
+def suggest(trial, name: str, spec):
+    """One optuna suggestion from a space entry: a list of choices or {low, high, log?, step?}."""
+    if isinstance(spec, list):
+        # optuna's categorical choices must be None/bool/int/float/str; others by index.
+        if all(v is None or isinstance(v, (bool, int, float, str)) for v in spec):
+            return trial.suggest_categorical(name, spec)
+        return spec[trial.suggest_categorical(f"{name}__index", list(range(len(spec))))]
+    low, high, log = spec["low"], spec["high"], bool(spec.get("log", False))
+    if isinstance(low, int) and isinstance(high, int) and not isinstance(low, bool):
+        return trial.suggest_int(name, low, high, log=log, step=spec.get("step", 1))
+    return trial.suggest_float(name, float(low), float(high), log=log)
+
+
+def run_search(
+    config: BenchmarkConfig, label: str, out_dir, n_trials: int | None = None, log=print
+) -> dict:
+    """TPE search for the model ``label`` over its ``[search.<label>]`` space.
+
+    The objective is the mean NDCG@20 over the validation folds (P1: the 3 forward-chaining
+    temporal folds of the training sessions). After each fold the trial reports its running
+    mean and optuna prunes trials in the bottom 20% (a PercentilePruner at the 20th
+    percentile). Writes ``trials.csv`` and ``best_params.json`` (loadable with
+    ``params_from`` in a benchmark configuration).
+    """
+    optuna = import_optional("optuna", extra="search", purpose="hyper-parameter search")
+    if label not in config.search:
+        raise KeyError(
+            f"no [search.{label}] space in the configuration; have {sorted(config.search)}"
+        )
+    spec = config.search[label]
+    # The search writes best_params.json; it never reads a params_from of its own.
+    model_spec = replace(next(m for m in config.models if m.label == label), params_from=None)
+    data = load_benchmark_data(config.dataset, config.data_dir)
+    folds = validation_folds(data, config.protocol, config.n_folds)
+    k = 20
+    out = Path(out_dir)
+    out.mkdir(parents=True, exist_ok=True)
+
+    def objective(trial):
+        params = {name: suggest(trial, name, s) for name, s in spec.space.items()}
+        values = []
+        start = time.perf_counter()
+        for f, fold in enumerate(folds, start=1):
+            overrides = dict(params)
+            model = build_model(model_spec, overrides)
+            if "random_state" in model.get_params(deep=False):
+                model.set_params(random_state=spec.seed)
+            model.fit(fold.train, item_metadata=data.items)
+            recs = model.predict(fold.test.prompts, k=k)
+            values.append(ndcg_at_k([list(r) for r in recs], fold.test.targets, k))
+            trial.report(float(np.mean(values)), step=f)
+            if f < len(folds) and trial.should_prune():
+                log(f"trial {trial.number}: pruned after fold {f} (NDCG@20 {np.mean(values):.4f})")
+                raise optuna.TrialPruned()
+        trial.set_user_attr("fold_ndcg", values)
+        trial.set_user_attr("seconds", time.perf_counter() - start)
+        log(f"trial {trial.number}: mean validation NDCG@20 {np.mean(values):.4f} {params}")
+        return float(np.mean(values))
+
+    sampler = optuna.samplers.TPESampler(
+        seed=spec.seed, n_startup_trials=min(10, max(1, (n_trials or spec.n_trials) // 3))
+    )
+    pruner = optuna.pruners.PercentilePruner(20.0, n_startup_trials=3, n_warmup_steps=0)
+    optuna.logging.set_verbosity(optuna.logging.WARNING)
+    study = optuna.create_study(direction="maximize", sampler=sampler, pruner=pruner)
+    study.optimize(objective, n_trials=n_trials or spec.n_trials)
+    trials = study.trials_dataframe()
+    trials.to_csv(out / "trials.csv", index=False)
+    best = study.best_trial
+    best_params = {name: _from_trial(best.params, name, s) for name, s in spec.space.items()}
+    payload = {
+        "label": label,
+        "model": model_spec.model,
+        "params": {**model_spec.params, **best_params},
+        "validation_ndcg20": best.value,
+        "fold_ndcg20": best.user_attrs.get("fold_ndcg"),
+        "n_trials": len(study.trials),
+        "n_pruned": int(sum(t.state == optuna.trial.TrialState.PRUNED for t in study.trials)),
+        "protocol": config.protocol,
+        "dataset": config.dataset,
+    }
+    (out / "best_params.json").write_text(json.dumps(payload, indent=2))
+    log(
+        f"best mean validation NDCG@20 {best.value:.4f}: {best_params} -> {out / 'best_params.json'}"
+    )
+    return payload
+
+
+def _from_trial(params: dict, name: str, spec):
+    if name in params:
+        return params[name]
+    return spec[params[f"{name}__index"]]
+
+
+def trials_table(out_dir) -> pd.DataFrame:
+    """The trials of a finished search."""
+    return pd.read_csv(Path(out_dir) / "trials.csv")

@@ -1,0 +1,113 @@
+"""The ``llmseqrec`` command: benchmark, search, report."""
+
+from __future__ import annotations
+
+import argparse
+import shlex
+import sys
+from pathlib import Path
+
+
+def _command_line(argv) -> str:
+    return "llmseqrec " + " ".join(shlex.quote(a) for a in argv)
+
+
+def main(argv=None) -> int:
+    argv = list(sys.argv[1:] if argv is None else argv)
+    parser = argparse.ArgumentParser(
+        prog="llmseqrec", description="Sequential recommendation with LLMs: benchmarks and search."
+    )
+    sub = parser.add_subparsers(dest="command", required=True)
+
+    bench = sub.add_parser(
+        "benchmark", help="run models on a data set under a protocol (resumable)"
+    )
+    bench.add_argument(
+        "config", nargs="?", help="TOML/JSON configuration (models, data set, protocol)"
+    )
+    bench.add_argument("--out", help="results directory (default results/<config name>)")
+    bench.add_argument(
+        "-m",
+        "--model",
+        action="append",
+        default=[],
+        help="add a model: NAME or LABEL=NAME:param=value,...",
+    )
+    bench.add_argument("--only", action="append", default=[], help="run only these model labels")
+    bench.add_argument("--dataset", help="override the data set (beauty, ml-100k, synthetic)")
+    bench.add_argument("--data-dir", help="override the data folder")
+    bench.add_argument("--protocol", choices=["P1", "P2", "P3"])
+    bench.add_argument("--seeds", help="comma-separated seeds, e.g. 0,1,2")
+    bench.add_argument(
+        "--overwrite", action="store_true", help="replace results of a different configuration"
+    )
+    bench.add_argument(
+        "--docs", help="Markdown file to write the table into (e.g. docs/benchmarks.md)"
+    )
+    bench.add_argument("--section", help="section name inside --docs (default: the config name)")
+    bench.add_argument(
+        "--plots", action="store_true", help="also write PNG plots (needs matplotlib)"
+    )
+
+    search = sub.add_parser("search", help="TPE search on the validation folds for one model")
+    search.add_argument("config")
+    search.add_argument("--model", required=True, help="model label with a [search.<label>] space")
+    search.add_argument("--trials", type=int, help="number of trials (default from the config)")
+    search.add_argument("--out", help="output directory (default results/<config>/search-<label>)")
+    search.add_argument("--data-dir", help="override the data folder")
+
+    report = sub.add_parser("report", help="regenerate a docs section from a results directory")
+    report.add_argument("results", help="results directory written by 'llmseqrec benchmark'")
+    report.add_argument("--docs", required=True)
+    report.add_argument("--section", required=True)
+
+    args = parser.parse_args(argv)
+    from .benchmark import (
+        load_config,
+        parse_model_option,
+        plot_results,
+        render_results_dir,
+        run_benchmark,
+        run_search,
+        write_section,
+    )
+
+    if args.command == "benchmark":
+        if args.config:
+            config = load_config(args.config)
+        elif args.dataset:
+            config = load_config({"name": f"{args.dataset}-cli", "dataset": args.dataset})
+        else:
+            parser.error("give a configuration file or --dataset")
+        config.models += [parse_model_option(m) for m in args.model]
+        if args.only:
+            config.models = [m for m in config.models if m.label in set(args.only)]
+        for key in ("dataset", "data_dir", "protocol"):
+            if getattr(args, key):
+                setattr(config, key, getattr(args, key))
+        if args.seeds:
+            config.seeds = [int(s) for s in args.seeds.split(",")]
+        if not config.models:
+            parser.error("no models to run: add [models.*] to the configuration or pass --model")
+        out = Path(args.out or Path("results") / config.name)
+        run_benchmark(config, out, overwrite=args.overwrite, command=_command_line(argv))
+        if args.plots:
+            for path in plot_results(out):
+                print(f"plot: {path}")
+        if args.docs:
+            write_section(args.docs, args.section or config.name, render_results_dir(out))
+            print(f"updated {args.docs} (section {args.section or config.name})")
+    elif args.command == "search":
+        config = load_config(args.config)
+        if args.data_dir:
+            config.data_dir = args.data_dir
+        out = Path(args.out or Path("results") / config.name / f"search-{args.model}")
+        run_search(config, args.model, out, n_trials=args.trials)
+    else:
+        write_section(args.docs, args.section, render_results_dir(args.results))
+        print(f"updated {args.docs} (section {args.section})")
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

@@ -1,0 +1,153 @@
+import json
+
+import pandas as pd
+import pytest
+
+from llmseqrec.benchmark import (
+    ConfigError,
+    ResultsDirectoryError,
+    load_config,
+    parse_model_option,
+    run_benchmark,
+    run_search,
+    write_section,
+)
+from llmseqrec.cli import main
+
+BASE = {"name": "t", "dataset": "synthetic", "seeds": [0, 1]}
+
+
+def test_config_parsing_and_clear_errors(tmp_path):
+    cfg = load_config(
+        {
+            **BASE,
+            "models": {"pop": {"model": "MostPopular", "exclude_seen": False}, "SKNN": {"k": 10}},
+        }
+    )
+    assert [m.label for m in cfg.models] == ["pop", "SKNN"] and cfg.models[0].params == {
+        "exclude_seen": False
+    }
+    with pytest.raises(ConfigError, match="unknown model 'NoSuchRec'"):
+        load_config({**BASE, "models": {"x": {"model": "NoSuchRec"}}})
+    with pytest.raises(ConfigError, match=r"has no parameter\(s\) \['kk'\]"):
+        load_config({**BASE, "models": {"SKNN": {"kk": 3}}})
+    with pytest.raises(ConfigError, match="unknown top-level keys"):
+        load_config({**BASE, "modles": {}})
+    with pytest.raises(ConfigError, match="protocol"):
+        load_config({**BASE, "protocol": "P9"})
+    with pytest.raises(ConfigError, match="no model with that label"):
+        load_config({**BASE, "search": {"SKNN": {"space": {"k": [1, 2]}}}})
+    with pytest.raises(ConfigError, match="low/high"):
+        load_config({**BASE, "models": {"SKNN": {}}, "search": {"SKNN": {"space": {"k": 5}}}})
+    toml = tmp_path / "c.toml"
+    toml.write_text(
+        'dataset = "synthetic"\n[models.SKNN]\nk = 7\n[models.enc]\nmodel = "LLMSeqSim"\nembeddings = { component = "ItemTextEncoder", backend = "tfidf" }\n'
+    )
+    cfg = load_config(toml)
+    assert cfg.name == "c" and cfg.models[0].params == {"k": 7}
+
+
+def test_parse_model_option():
+    spec = parse_model_option("fast=SKNN:k=5,sampling=random,idf_weighting=true")
+    assert (spec.label, spec.model, spec.params) == (
+        "fast",
+        "SKNN",
+        {"k": 5, "sampling": "random", "idf_weighting": True},
+    )
+    assert parse_model_option("MostPopular").label == "MostPopular"
+    with pytest.raises(ConfigError):
+        parse_model_option("SKNN:k")
+
+
+def test_end_to_end_resume_and_conflicts(tmp_path):
+    cfg = load_config(
+        {**BASE, "models": {"MostPopular": {}, "SKNN": {"k": 20, "sampling": "random"}}}
+    )
+    logs = []
+    summary = run_benchmark(cfg, tmp_path / "r", log=logs.append)
+    runs = sorted(p.name for p in (tmp_path / "r" / "runs").iterdir())
+    assert runs == ["MostPopular__seedNone.json", "SKNN__seed0.json", "SKNN__seed1.json"]
+    for name in ("results.csv", "summary.csv", "results.json", "results.md"):
+        assert (tmp_path / "r" / name).exists()
+    ndcg = summary.query("metric == 'NDCG' and k == 20").set_index("model")["mean"]
+    assert ndcg["SKNN"] > ndcg["MostPopular"]
+    assert summary.query("model == 'SKNN' and metric == 'NDCG' and k == 20")["n_runs"].item() == 2
+    assert "fit_seconds" in set(summary["metric"])
+    # Re-running resumes: nothing is refitted.
+    logs.clear()
+    run_benchmark(cfg, tmp_path / "r", log=logs.append)
+    assert sum("skipped (resume)" in line for line in logs) == 3
+    # A partly finished run: delete one run file, only it is recomputed.
+    (tmp_path / "r" / "runs" / "SKNN__seed1.json").unlink()
+    logs.clear()
+    run_benchmark(cfg, tmp_path / "r", log=logs.append)
+    assert sum("skipped (resume)" in line for line in logs) == 2
+    # Same label, other parameters: refuses instead of mixing results.
+    changed = load_config({**BASE, "models": {"SKNN": {"k": 5}}})
+    with pytest.raises(ResultsDirectoryError, match="different 'SKNN'"):
+        run_benchmark(changed, tmp_path / "r", log=logs.append)
+    other_seeds = load_config({**BASE, "seeds": [5], "models": {"MostPopular": {}}})
+    with pytest.raises(ResultsDirectoryError, match="seeds"):
+        run_benchmark(other_seeds, tmp_path / "r", log=logs.append)
+    run_benchmark(other_seeds, tmp_path / "r", overwrite=True, log=logs.append)
+    assert sorted(p.name for p in (tmp_path / "r" / "runs").iterdir()) == [
+        "MostPopular__seedNone.json"
+    ]
+
+
+def test_search_on_validation_folds_writes_best_params(tmp_path):
+    cfg = load_config(
+        {
+            **BASE,
+            "models": {"SKNN": {"sample_size": 100}},
+            "search": {
+                "SKNN": {
+                    "n_trials": 6,
+                    "space": {
+                        "k": {"low": 2, "high": 40, "log": True},
+                        "similarity": ["cosine", "dot"],
+                    },
+                }
+            },
+        }
+    )
+    best = run_search(cfg, "SKNN", tmp_path / "s", log=lambda *_: None)
+    saved = json.loads((tmp_path / "s" / "best_params.json").read_text())
+    assert saved["params"]["sample_size"] == 100 and 2 <= saved["params"]["k"] <= 40
+    assert (
+        saved["validation_ndcg20"] == best["validation_ndcg20"] and len(saved["fold_ndcg20"]) == 3
+    )
+    trials = pd.read_csv(tmp_path / "s" / "trials.csv")
+    assert len(trials) == 6
+    # The best parameters feed a final run through params_from.
+    final = load_config(
+        {**BASE, "models": {"SKNN": {"params_from": str(tmp_path / "s" / "best_params.json")}}}
+    )
+    summary = run_benchmark(final, tmp_path / "final", log=lambda *_: None)
+    assert summary.query("model == 'SKNN' and metric == 'NDCG' and k == 20")["mean"].item() > 0
+
+
+def test_cli_benchmark_writes_docs_section_and_plots(tmp_path):
+    pytest.importorskip("matplotlib")
+    docs = tmp_path / "benchmarks.md"
+    docs.write_text("# Benchmarks\n\nHand-written intro stays.\n")
+    code = main(["benchmark", "--dataset", "synthetic", "-m", "MostPopular", "-m", "knn=SKNN:k=10", "--seeds", "0",
+                 "--out", str(tmp_path / "res"), "--docs", str(docs), "--section", "synthetic", "--plots"])  # fmt: skip
+    assert code == 0
+    text = docs.read_text()
+    assert (
+        "Hand-written intro stays." in text
+        and "<!-- BEGIN synthetic -->" in text
+        and "| knn | 1 |" in text
+    )
+    assert (tmp_path / "res" / "ndcg20.png").stat().st_size > 1000
+    # Regenerating replaces the section instead of appending a second one.
+    write_section(docs, "synthetic", "new table")
+    assert (
+        docs.read_text().count("<!-- BEGIN synthetic -->") == 1 and "new table" in docs.read_text()
+    )
+
+
+def test_cli_rejects_unknown_model(tmp_path, capsys):
+    with pytest.raises(ConfigError, match="unknown model"):
+        main(["benchmark", "--dataset", "synthetic", "-m", "Nope", "--out", str(tmp_path)])
