@@ -2,6 +2,21 @@
 
 from .llmseqsim import LLMSeqSim
 from .popular import MostPopular
+from .sequential import BERT4Rec, GRU4Rec, LLM2BERT4Rec, LLM2GRU4Rec, LLM2SASRec, SASRec
 from .sknn import SFSKNN, SKNN, SSKNN, VSKNN, SKNNEmb
 
-__all__ = ["MostPopular", "LLMSeqSim", "SKNN", "VSKNN", "SSKNN", "SFSKNN", "SKNNEmb"]
+__all__ = [
+    "SASRec",
+    "BERT4Rec",
+    "GRU4Rec",
+    "LLM2SASRec",
+    "LLM2BERT4Rec",
+    "LLM2GRU4Rec",
+    "MostPopular",
+    "LLMSeqSim",
+    "SKNN",
+    "VSKNN",
+    "SSKNN",
+    "SFSKNN",
+    "SKNNEmb",
+]

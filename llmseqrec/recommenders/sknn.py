@@ -18,6 +18,7 @@ from ..registry import register
 from ..text import EmbeddingReducer, item_vectors, l2_normalize
 from ._decay import canonical_decay, decay_weights
 from ._session_embedding import session_embeddings
+from ._variants import variant
 
 __all__ = ["SKNN", "VSKNN", "SSKNN", "SFSKNN", "SKNNEmb"]
 
@@ -318,66 +319,48 @@ def _csr_from_arrays(name: str, arrays: dict) -> sp.csr_matrix:
 
 
 # The variants differ from SKNN only in their defaults (the paper's names).
-@register("VSKNN")
-class VSKNN(SKNN):
-    """V-SKNN: SKNN with a decayed prompt vector (default ``decay="harmonic"``, ``similarity="dot"``)."""
-
-    def __init__(self, k=100, sample_size=500, sampling="recent", similarity="dot", idf_weighting=False, decay="harmonic",
-                 sequential_weighting=False, sequential_filter=False, last_n_items=None, embeddings=None, prompt_aggregation="mean",
-                 training_aggregation="mean", training_decay=None, reduction=None, n_components=512, class_column=None,
-                 backfill="popularity", exclude_seen=True, handle_unknown="ignore", random_state=None):  # fmt: skip
-        super().__init__(**_locals_params(locals()))
-
-
-@register("SSKNN")
-class SSKNN(SKNN):
-    """S-SKNN: neighbours weighted by how recent their common item is in the prompt."""
-
-    def __init__(self, k=100, sample_size=500, sampling="recent", similarity="cosine", idf_weighting=False, decay=None,
-                 sequential_weighting=True, sequential_filter=False, last_n_items=None, embeddings=None, prompt_aggregation="mean",
-                 training_aggregation="mean", training_decay=None, reduction=None, n_components=512, class_column=None,
-                 backfill="popularity", exclude_seen=True, handle_unknown="ignore", random_state=None):  # fmt: skip
-        super().__init__(**_locals_params(locals()))
-
-
-@register("SFSKNN")
-class SFSKNN(SKNN):
-    """SF-SKNN: only items that followed the last prompt item somewhere in training."""
-
-    def __init__(self, k=100, sample_size=500, sampling="recent", similarity="cosine", idf_weighting=False, decay=None,
-                 sequential_weighting=False, sequential_filter=True, last_n_items=None, embeddings=None, prompt_aggregation="mean",
-                 training_aggregation="mean", training_decay=None, reduction=None, n_components=512, class_column=None,
-                 backfill="popularity", exclude_seen=True, handle_unknown="ignore", random_state=None):  # fmt: skip
-        super().__init__(**_locals_params(locals()))
+VSKNN = variant(
+    SKNN,
+    "VSKNN",
+    "V-SKNN: SKNN with a decayed prompt vector (``decay='harmonic'``, ``similarity='dot'``).",
+    decay="harmonic",
+    similarity="dot",
+)
+SSKNN = variant(
+    SKNN,
+    "SSKNN",
+    "S-SKNN: neighbours weighted by how recent their common item is in the prompt.",
+    sequential_weighting=True,
+)
+SFSKNN = variant(
+    SKNN,
+    "SFSKNN",
+    "SF-SKNN: only items that followed the last prompt item somewhere in training.",
+    sequential_filter=True,
+)
+SKNNEmb = variant(
+    SKNN,
+    "SKNNEmb",
+    "SKNN with item embeddings: neighbour similarity between text-embedding session vectors.\n\n"
+    "``embeddings='default'`` is the default offline text encoder (all-MiniLM-L6-v2).",
+    embeddings="default",
+    decay="harmonic",
+    similarity="dot",
+)
 
 
-@register("SKNNEmb")
-class SKNNEmb(SKNN):
-    """SKNN with item embeddings: neighbour similarity between text-embedding session vectors.
+def _sknn_emb_testing_instances(cls):
+    from ..text import ItemTextEncoder
 
-    ``embeddings=None`` here means the default offline text encoder (all-MiniLM-L6-v2).
-    """
-
-    def __init__(self, k=100, sample_size=500, sampling="recent", similarity="dot", idf_weighting=False, decay="harmonic",
-                 sequential_weighting=False, sequential_filter=False, last_n_items=None, embeddings="default", prompt_aggregation="mean",
-                 training_aggregation="mean", training_decay=None, reduction=None, n_components=512, class_column=None,
-                 backfill="popularity", exclude_seen=True, handle_unknown="ignore", random_state=None):  # fmt: skip
-        super().__init__(**_locals_params(locals()))
-
-    @classmethod
-    def _testing_instances(cls):
-        from ..text import ItemTextEncoder
-
-        return [
-            cls(
-                k=20,
-                sample_size=100,
-                embeddings=ItemTextEncoder(
-                    backend="tfidf", dim=16, cache=False, random_state=0, show_progress=False
-                ),
-            )
-        ]
+    return [
+        cls(
+            k=20,
+            sample_size=100,
+            embeddings=ItemTextEncoder(
+                backend="tfidf", dim=16, cache=False, random_state=0, show_progress=False
+            ),
+        )
+    ]
 
 
-def _locals_params(params: dict) -> dict:
-    return {k: v for k, v in params.items() if k not in ("self", "__class__")}
+SKNNEmb._testing_instances = classmethod(_sknn_emb_testing_instances)

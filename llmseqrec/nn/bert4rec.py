@@ -1,0 +1,72 @@
+"""BERT4Rec: a bidirectional encoder trained by masked-item prediction (Sun et al., 2019)."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import torch
+from torch import nn
+
+from .heads import TiedScoringHead
+from .layers import SeededDropout, TransformerBlock, attention_mask, xavier_init_
+
+__all__ = ["BERT4RecConfig", "BERT4Rec"]
+
+
+@dataclass(frozen=True)
+class BERT4RecConfig:
+    n_items: int
+    dim: int = 64
+    n_layers: int = 2
+    n_heads: int = 2
+    max_len: int = 20
+    dropout: float = 0.2
+    ffn_scale: int = 4  # FFN width 4 * dim, gelu (the reference)
+    activation: str = "gelu"
+
+
+class BERT4Rec(nn.Module):
+    """Item + learned position embeddings -> post-LN bidirectional blocks -> (B, T, dim).
+
+    The MASK token is internal id ``n_items + 1``; prediction appends it to the prompt and
+    reads the output at its position.
+    """
+
+    causal = False
+
+    def __init__(self, config: BERT4RecConfig, item_embedding: nn.Module, generator=None):
+        super().__init__()
+        c = self.config = config
+        self.item_embedding = item_embedding
+        self.positions = nn.Embedding(c.max_len, c.dim)
+        self.emb_drop = SeededDropout(c.dropout)
+        self.emb_ln = nn.LayerNorm(c.dim)
+        self.blocks = nn.ModuleList(
+            TransformerBlock(
+                c.dim, c.n_heads, c.ffn_scale * c.dim, c.dropout, c.activation, pre_ln=False
+            )
+            for _ in range(c.n_layers)
+        )
+        self.head = TiedScoringHead(c.dim, c.n_items, c.activation, generator)
+        xavier_init_(self.blocks, generator)
+        with torch.no_grad():
+            self.positions.weight.uniform_(-0.05, 0.05, generator=generator)
+
+    @property
+    def mask_id(self) -> int:
+        return self.config.n_items + 1
+
+    def forward(self, ids: torch.Tensor) -> torch.Tensor:
+        """(B, T) left-padded internal ids (MASK = n_items + 1) -> (B, T, dim)."""
+        T = ids.shape[1]
+        pos = torch.arange(self.config.max_len - T, self.config.max_len, device=ids.device)
+        x = self.emb_drop(
+            self.emb_ln(self.item_embedding(ids) + self.positions(pos)[None])
+        )  # (B, T, D)
+        mask = attention_mask(ids, causal=False)
+        for block in self.blocks:
+            x = block(x, mask)
+        return x
+
+    def scores(self, hidden: torch.Tensor) -> torch.Tensor:
+        return self.head(hidden, self.item_embedding.item_matrix())

@@ -1,0 +1,88 @@
+"""Item-embedding layers: a trainable id table (optionally initialised from text vectors), or
+frozen text vectors behind a trainable projection."""
+
+from __future__ import annotations
+
+import torch
+from torch import nn
+
+__all__ = ["ItemEmbedding", "ProjectedTextEmbedding"]
+
+
+class ItemEmbedding(nn.Module):
+    """Trainable item table with rows ``0 = PAD``, ``1..n_items`` items, ``n_items + 1 = MASK``.
+
+    Parameters
+    ----------
+    n_items : int
+    dim : int
+    init_vectors : Tensor of shape (n_items, dim), optional
+        Initial rows of the items (e.g. reduced text embeddings); they then train normally.
+    generator : torch.Generator, optional
+        Seeds the random initialisation (Xavier-uniform, as the reference Keras code).
+    """
+
+    def __init__(
+        self, n_items: int, dim: int, init_vectors: torch.Tensor | None = None, generator=None
+    ):
+        super().__init__()
+        self.n_items, self.dim = n_items, dim
+        self.table = nn.Embedding(n_items + 2, dim, padding_idx=0)
+        with torch.no_grad():
+            bound = (6.0 / (n_items + 2 + dim)) ** 0.5
+            self.table.weight.uniform_(-bound, bound, generator=generator)
+            self.table.weight[0].zero_()
+            if init_vectors is not None:
+                if tuple(init_vectors.shape) != (n_items, dim):
+                    raise ValueError(
+                        f"init_vectors must have shape ({n_items}, {dim}), got {tuple(init_vectors.shape)}"
+                    )
+                self.table.weight[1 : n_items + 1] = init_vectors
+
+    def forward(self, ids: torch.Tensor) -> torch.Tensor:
+        """(B, T) int64 -> (B, T, dim)."""
+        return self.table(ids)
+
+    def item_matrix(self) -> torch.Tensor:
+        """Embeddings of the real items, (n_items, dim): the tied output layer."""
+        return self.table.weight[1 : self.n_items + 1]
+
+
+class ProjectedTextEmbedding(nn.Module):
+    """Frozen text vectors behind a trainable linear projection (beyond the paper).
+
+    Every item, including items never seen in training, is represented by
+    ``W @ text_vector + b``, so the model can score new items from their text alone.
+    PAD is zero; MASK has its own trainable vector.
+
+    Parameters
+    ----------
+    text_vectors : Tensor of shape (n_items, text_dim)
+    dim : int
+    generator : torch.Generator, optional
+    """
+
+    def __init__(self, text_vectors: torch.Tensor, dim: int, generator=None):
+        super().__init__()
+        self.n_items, self.dim = text_vectors.shape[0], dim
+        self.register_buffer("text", text_vectors.float())  # (n_items, text_dim), not trained
+        self.proj = nn.Linear(text_vectors.shape[1], dim)
+        self.mask = nn.Parameter(torch.zeros(dim))
+        with torch.no_grad():
+            bound = (6.0 / (text_vectors.shape[1] + dim)) ** 0.5
+            self.proj.weight.uniform_(-bound, bound, generator=generator)
+            self.proj.bias.zero_()
+            self.mask.uniform_(-0.05, 0.05, generator=generator)
+
+    def full_table(self) -> torch.Tensor:
+        """(n_items + 2, dim): PAD, items, MASK."""
+        items = self.proj(self.text)  # (n_items, dim)
+        pad = torch.zeros(1, self.dim, device=items.device, dtype=items.dtype)
+        return torch.cat([pad, items, self.mask[None].to(items.dtype)], dim=0)
+
+    def forward(self, ids: torch.Tensor) -> torch.Tensor:
+        """(B, T) int64 -> (B, T, dim)."""
+        return self.full_table()[ids]
+
+    def item_matrix(self) -> torch.Tensor:
+        return self.proj(self.text)

@@ -1,0 +1,238 @@
+"""Shared machinery of the neural sequential recommenders (SASRec, BERT4Rec, GRU4Rec)."""
+
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+import torch
+
+from ..base import Recommender
+from ..data import inner_validation_split
+from ..metrics import ndcg_at_k
+from ..nn import ItemEmbedding, ProjectedTextEmbedding, full_softmax_loss, sampled_softmax_loss
+from ..text import REDUCTIONS, EmbeddingReducer, item_vectors
+from ..training import TrainConfig, train_module
+from ..utils import check_random_state, resolve_device, torch_generator
+
+__all__ = ["NeuralSequentialRecommender", "pad_left"]
+
+_WEIGHTS = "model.safetensors"
+
+
+def pad_left(sequences: list[np.ndarray], max_len: int) -> np.ndarray:
+    """Last ``max_len`` items of each sequence, left-padded with 0: (n, max_len) int64.
+
+    >>> pad_left([np.array([1, 2, 3]), np.array([4])], 2).tolist()
+    [[2, 3], [0, 4]]
+    """
+    out = np.zeros((len(sequences), max_len), dtype=np.int64)
+    for r, seq in enumerate(sequences):
+        tail = seq[-max_len:]
+        if len(tail):
+            out[r, max_len - len(tail) :] = tail
+    return out
+
+
+class NeuralSequentialRecommender(Recommender):
+    """Base of the neural models: LLM initialisation, training loop, batched scoring, save/load.
+
+    Subclasses define ``_build_encoder(n_items, item_embedding, generator)`` and, for
+    masked training, override ``_training_batches``/``_prompt_inputs``.
+    """
+
+    # ------------------------------------------------------------------ catalogue
+    @property
+    def _catalogue(self):
+        # Frozen text vectors behind a projection can score items never seen in training.
+        return (
+            "train+metadata"
+            if getattr(self, "freeze_text", False) and self.item_embeddings is not None
+            else "train"
+        )
+
+    def _check_params(self):
+        if self.loss not in ("softmax", "sampled_softmax"):
+            raise ValueError(f"loss must be 'softmax' or 'sampled_softmax', got {self.loss!r}")
+        if (
+            self.item_embeddings is not None
+            and not self.freeze_text
+            and self.reduction not in REDUCTIONS
+        ):
+            raise ValueError(
+                f"reduction must be one of {REDUCTIONS} when item_embeddings is set, got {self.reduction!r}"
+            )
+        for name in ("emb_dim", "max_len", "epochs", "batch_size"):
+            value = getattr(self, name)
+            if isinstance(value, bool) or not isinstance(value, (int, np.integer)) or value < 1:
+                raise ValueError(f"{name} must be a positive integer, got {value!r}")
+        if not 0 <= self.dropout < 1:
+            raise ValueError(f"dropout must be in [0, 1), got {self.dropout}")
+
+    # ------------------------------------------------------------------ item table
+    def _item_embedding(self, item_metadata: pd.DataFrame | None, generator) -> torch.nn.Module:
+        n_items = len(self.item_index_)
+        if self.item_embeddings is None:
+            self.emb_dim_ = self.emb_dim
+            return ItemEmbedding(n_items, self.emb_dim, generator=generator)
+        source = (
+            None
+            if isinstance(self.item_embeddings, str) and self.item_embeddings == "default"
+            else self.item_embeddings
+        )
+        X = item_vectors(source, self.item_index_.ids, item_metadata)  # (n_items, text_dim)
+        if self.permute_embeddings:  # the paper's control: same vectors, wrong items
+            X = X[check_random_state(self.random_state).permutation(n_items)]
+        if self.freeze_text:
+            self.emb_dim_ = self.emb_dim
+            return ProjectedTextEmbedding(
+                torch.from_numpy(np.ascontiguousarray(X)), self.emb_dim, generator=generator
+            )
+        labels = None
+        if self.reduction == "lda":
+            if self.class_column is None or item_metadata is None:
+                raise ValueError(
+                    "reduction='lda' needs class_column naming an item-metadata column of classes"
+                )
+            labels = item_metadata[self.class_column].fillna(-1).astype(str).to_numpy()
+        reducer = EmbeddingReducer(
+            self.reduction, self.emb_dim, random_state=self.random_state
+        ).fit(X, labels)
+        reduced = reducer.transform(X)  # (n_items, emb_dim'), not normalised (as the paper)
+        self.emb_dim_ = reducer.n_components_  # LDA may cap the width
+        return ItemEmbedding(n_items, self.emb_dim_, torch.from_numpy(reduced), generator=generator)
+
+    # ------------------------------------------------------------------ training data
+    def _next_item_arrays(self, sequences):
+        """Inputs and shifted targets (n, max_len) from the last max_len + 1 items."""
+        usable = [s[-(self.max_len + 1) :] for s in sequences if len(s) >= 2]
+        return pad_left([s[:-1] for s in usable], self.max_len), pad_left(
+            [s[1:] for s in usable], self.max_len
+        )
+
+    def _training_batches(self, sequences, generator, device):
+        inputs, targets = self._next_item_arrays(sequences)
+        inputs, targets = torch.from_numpy(inputs), torch.from_numpy(targets)
+        self._n_training_sequences = len(inputs)
+
+        def batches(epoch):
+            order = torch.randperm(len(inputs), generator=generator)
+            for start in range(0, len(order), self.batch_size):
+                idx = order[start : start + self.batch_size]
+                yield inputs[idx].to(device), targets[idx].to(device)
+
+        return batches
+
+    def _prompt_inputs(self, sequences) -> np.ndarray:
+        """Model input for scoring the next item of each prompt, (n, max_len)."""
+        return pad_left(sequences, self.max_len)
+
+    def _loss(self, module, batch, generator):
+        inputs, targets = batch
+        hidden = module(inputs)  # (B, T, H)
+        where = targets != 0
+        query = module.head.project(hidden[where])  # (N, D)
+        items = module.item_embedding.item_matrix()  # (n_items, D)
+        if self.loss == "softmax":
+            return full_softmax_loss(query, targets[where], items, module.head.bias)
+        return sampled_softmax_loss(
+            query, targets[where], items, module.head.bias, self.n_negatives, generator
+        )
+
+    # ------------------------------------------------------------------ fit
+    def _fit(self, sequences, item_metadata) -> None:
+        self._check_params()
+        device = resolve_device(self.device)
+        self.device_ = device
+        gen = torch_generator(self.random_state)  # shuffling, masking, negatives (CPU)
+        module_gen = torch_generator(check_random_state(self.random_state).integers(2**31))
+        item_embedding = self._item_embedding(item_metadata, module_gen)
+        module = self._build_encoder(len(self.item_index_), item_embedding, module_gen).to(device)
+        dropout_gen = torch.Generator(device=device)
+        dropout_gen.manual_seed(int(torch.randint(0, 2**31 - 1, (1,), generator=gen)))
+        for m in module.modules():
+            if hasattr(m, "generator"):
+                m.generator = dropout_gen
+        validate, train_seqs = None, sequences
+        eligible = [i for i, s in enumerate(sequences) if len(s) >= 2]
+        if self.val_frac and self.patience and len(eligible) >= 10:
+            _, val_pos = inner_validation_split(
+                len(eligible),
+                self.val_frac,
+                self.val_max_sessions,
+                check_random_state(self.random_state),
+            )
+            val_idx = {eligible[i] for i in val_pos}
+            train_seqs = [s for i, s in enumerate(sequences) if i not in val_idx]
+            val_seqs = [sequences[i] for i in sorted(val_idx)]
+            prompts, targets = [s[:-1] for s in val_seqs], np.array([s[-1] for s in val_seqs])
+
+            def validate(mod):
+                scores = self._module_scores(mod, prompts)
+                rows = np.repeat(np.arange(len(prompts)), [len(p) for p in prompts])
+                scores[rows, np.concatenate(prompts) - 1] = -np.inf
+                top = np.argsort(-scores, axis=1, kind="stable")[:, :20] + 1
+                return ndcg_at_k(top, targets, 20)
+
+        mp = (
+            self.mixed_precision == "auto"
+            and device.startswith("cuda")
+            or self.mixed_precision is True
+        )
+        config = TrainConfig(
+            epochs=self.epochs, lr=self.lr, weight_decay=self.weight_decay, clip_norm=self.clip_norm,
+            patience=self.patience or self.epochs, device=device, mixed_precision=mp,
+            show_progress=self.show_progress, desc=type(self).__name__,
+        )  # fmt: skip
+        batches = self._training_batches(train_seqs, gen, device)
+        self.history_ = train_module(
+            module, batches, lambda mod, b: self._loss(mod, b, gen), validate, config
+        )
+        self.history_.sequences_per_epoch = self._n_training_sequences
+        self.module_ = module
+
+    # ------------------------------------------------------------------ scoring
+    def _module_scores(self, module, sequences) -> np.ndarray:
+        module.eval()
+        inputs = torch.from_numpy(self._prompt_inputs(sequences))
+        out = []
+        with torch.no_grad():
+            for start in range(0, len(inputs), 512):
+                batch = inputs[start : start + 512].to(self.device_)
+                hidden = module(batch)[:, -1]  # (b, H) at the most recent position
+                out.append(module.scores(hidden).float().cpu().numpy())
+        return np.concatenate(out) if out else np.zeros((0, len(self.item_index_)))
+
+    def _score(self, sequences) -> np.ndarray:
+        return self._module_scores(self.module_, sequences)
+
+    # ------------------------------------------------------------------ persistence
+    def _get_state(self):
+        return {}, {"emb_dim_": int(self.emb_dim_), "history": self.history_.to_json()}
+
+    def _set_state(self, arrays, extra):
+        self.emb_dim_ = extra["emb_dim_"]
+        from ..training import TrainHistory
+
+        self.history_ = TrainHistory(**extra["history"])
+
+    def _save_torch(self, path) -> None:
+        from safetensors.torch import save_file
+
+        state = {k: v.detach().cpu().contiguous() for k, v in self.module_.state_dict().items()}
+        save_file(state, str(path / _WEIGHTS))
+
+    def _load_torch(self, path) -> None:
+        from safetensors.torch import load_file
+
+        state = load_file(str(path / _WEIGHTS))
+        n_items = len(self.item_index_)
+        if "item_embedding.text" in state:
+            embedding = ProjectedTextEmbedding(
+                torch.zeros_like(state["item_embedding.text"]), self.emb_dim_
+            )
+        else:
+            embedding = ItemEmbedding(n_items, self.emb_dim_)
+        self.device_ = resolve_device(self.device)
+        module = self._build_encoder(n_items, embedding, None)
+        module.load_state_dict(state, strict=True)  # names any missing/unexpected key
+        self.module_ = module.to(self.device_).eval()

@@ -1,0 +1,374 @@
+"""SASRec, BERT4Rec and GRU4Rec recommenders, and their LLM-initialised versions."""
+
+from __future__ import annotations
+
+import numpy as np
+import torch
+
+from .. import nn as lnn
+from ..registry import register
+from ._neural import NeuralSequentialRecommender, pad_left
+from ._variants import variant
+
+__all__ = ["SASRec", "BERT4Rec", "GRU4Rec", "LLM2SASRec", "LLM2BERT4Rec", "LLM2GRU4Rec"]
+
+_COMMON_DOC = """
+    emb_dim : int
+        Width of the item embeddings (and of the model). With LLM initialisation it is
+        also the reduction target (LDA may cap it at n_classes - 1).
+    max_len : int, default=20
+        Sessions are truncated to their last ``max_len`` items (the paper: 20).
+    dropout : float
+    epochs : int, default=50
+        Maximum epochs; training stops earlier on the inner-validation NDCG@20.
+    batch_size : int, default=128
+    lr : float, default=1e-3
+    weight_decay : float, default=0.0
+        AdamW weight decay (not applied to biases and LayerNorms).
+    clip_norm : float or None, default=None
+        Gradient-norm clipping.
+    patience : int, default=3
+        Epochs without improvement of the inner-validation NDCG@20 before stopping; the
+        best epoch's weights are restored. ``0``/``None`` trains all ``epochs``.
+    val_frac : float, default=0.1
+    val_max_sessions : int, default=500
+        Inner validation = min(ceil(val_frac * n), val_max_sessions) training sessions,
+        removed from training (the paper's rule).
+    loss : {"softmax", "sampled_softmax"}, default="softmax"
+        Full-catalogue cross-entropy, or sampled softmax with ``n_negatives`` shared uniform
+        negatives (for very large catalogues).
+    n_negatives : int, default=256
+    item_embeddings : None, "default", ItemTextEncoder, mapping or DataFrame
+        LLM initialisation: ``None`` = random table (vanilla model); otherwise item text
+        vectors (``"default"`` = the offline all-MiniLM-L6-v2 encoder over titles) reduced to
+        ``emb_dim`` with ``reduction`` initialise the item table and so the tied output
+        layer, which then train normally.
+    reduction : {"pca", "lda", "random", "autoencoder"}, default="pca"
+    class_column : str, optional
+        Item-metadata column of classes for ``reduction="lda"``.
+    freeze_text : bool, default=False
+        Beyond the paper: keep the text vectors frozen behind a trainable projection, so
+        items never seen in training are scored from their text (the catalogue then holds
+        every item of ``item_metadata``).
+    permute_embeddings : bool, default=False
+        The paper's control: shuffle the text vectors across items before use.
+    device : str, optional
+        ``"cuda"`` when available, else ``"cpu"``.
+    mixed_precision : {"auto", True, False}, default="auto"
+        Autocast on CUDA (bf16 where supported).
+    show_progress : bool, default=True
+    exclude_seen : bool, default=True
+    handle_unknown : {"ignore", "error"}, default="ignore"
+    random_state : int, optional
+        Seeds initialisation, shuffling, masking, dropout and negatives.
+
+    Attributes
+    ----------
+    module_ : torch.nn.Module
+    history_ : TrainHistory
+        Per-epoch loss, validation NDCG@20 and seconds; ``best_epoch``.
+"""
+
+
+@register("SASRec")
+class SASRec(NeuralSequentialRecommender):
+    __doc__ = (
+        """SASRec: causal self-attention (pre-LayerNorm, learned positions, embedding dropout),
+    the reference code's tied projection head and full-softmax cross-entropy over every
+    position.
+
+    Parameters
+    ----------
+    n_layers : int, default=2
+    n_heads : int, default=1"""
+        + _COMMON_DOC
+    )
+
+    def __init__(
+        self, n_layers=2, n_heads=1, emb_dim=64, max_len=20, dropout=0.2, epochs=50, batch_size=128, lr=1e-3,
+        weight_decay=0.0, clip_norm=None, patience=3, val_frac=0.1, val_max_sessions=500, loss="softmax", n_negatives=256,
+        item_embeddings=None, reduction="pca", class_column=None, freeze_text=False, permute_embeddings=False, device=None,
+        mixed_precision="auto", show_progress=True, exclude_seen=True, handle_unknown="ignore", random_state=None,
+    ):  # fmt: skip
+        self.n_layers, self.n_heads = n_layers, n_heads
+        self.emb_dim, self.max_len, self.dropout, self.epochs, self.batch_size = (
+            emb_dim,
+            max_len,
+            dropout,
+            epochs,
+            batch_size,
+        )
+        self.lr, self.weight_decay, self.clip_norm, self.patience = (
+            lr,
+            weight_decay,
+            clip_norm,
+            patience,
+        )
+        self.val_frac, self.val_max_sessions, self.loss, self.n_negatives = (
+            val_frac,
+            val_max_sessions,
+            loss,
+            n_negatives,
+        )
+        self.item_embeddings, self.reduction, self.class_column = (
+            item_embeddings,
+            reduction,
+            class_column,
+        )
+        self.freeze_text, self.permute_embeddings = freeze_text, permute_embeddings
+        self.device, self.mixed_precision, self.show_progress = (
+            device,
+            mixed_precision,
+            show_progress,
+        )
+        self.exclude_seen, self.handle_unknown, self.random_state = (
+            exclude_seen,
+            handle_unknown,
+            random_state,
+        )
+
+    @classmethod
+    def _testing_instances(cls):
+        return [
+            cls(
+                emb_dim=16,
+                n_heads=2,
+                n_layers=1,
+                epochs=8,
+                batch_size=64,
+                lr=1e-2,
+                dropout=0.1,
+                show_progress=False,
+            )
+        ]
+
+    def _build_encoder(self, n_items, item_embedding, generator):
+        config = lnn.SASRecConfig(
+            n_items, self.emb_dim_, self.n_layers, self.n_heads, self.max_len, self.dropout
+        )
+        return lnn.SASRec(config, item_embedding, generator)
+
+
+@register("BERT4Rec")
+class BERT4Rec(NeuralSequentialRecommender):
+    __doc__ = (
+        """BERT4Rec: a post-LayerNorm bidirectional encoder trained by masked-item prediction.
+
+    Each epoch every training session yields one copy with only its last item masked and
+    ``n_masked_copies`` copies with each item masked with probability ``mask_prob`` (the
+    reference code's augmentation); the loss covers masked positions. Prediction appends
+    a MASK token to the prompt.
+
+    Parameters
+    ----------
+    n_layers : int, default=2
+    n_heads : int, default=2
+    mask_prob : float, default=0.2
+    n_masked_copies : int, default=5
+        (The reference code used 10.)"""
+        + _COMMON_DOC
+    )
+
+    def __init__(
+        self, n_layers=2, n_heads=2, mask_prob=0.2, n_masked_copies=5, emb_dim=64, max_len=20, dropout=0.2, epochs=50,
+        batch_size=128, lr=1e-3, weight_decay=0.0, clip_norm=None, patience=3, val_frac=0.1, val_max_sessions=500,
+        loss="softmax", n_negatives=256, item_embeddings=None, reduction="pca", class_column=None, freeze_text=False,
+        permute_embeddings=False, device=None, mixed_precision="auto", show_progress=True, exclude_seen=True,
+        handle_unknown="ignore", random_state=None,
+    ):  # fmt: skip
+        self.n_layers, self.n_heads, self.mask_prob, self.n_masked_copies = (
+            n_layers,
+            n_heads,
+            mask_prob,
+            n_masked_copies,
+        )
+        self.emb_dim, self.max_len, self.dropout, self.epochs, self.batch_size = (
+            emb_dim,
+            max_len,
+            dropout,
+            epochs,
+            batch_size,
+        )
+        self.lr, self.weight_decay, self.clip_norm, self.patience = (
+            lr,
+            weight_decay,
+            clip_norm,
+            patience,
+        )
+        self.val_frac, self.val_max_sessions, self.loss, self.n_negatives = (
+            val_frac,
+            val_max_sessions,
+            loss,
+            n_negatives,
+        )
+        self.item_embeddings, self.reduction, self.class_column = (
+            item_embeddings,
+            reduction,
+            class_column,
+        )
+        self.freeze_text, self.permute_embeddings = freeze_text, permute_embeddings
+        self.device, self.mixed_precision, self.show_progress = (
+            device,
+            mixed_precision,
+            show_progress,
+        )
+        self.exclude_seen, self.handle_unknown, self.random_state = (
+            exclude_seen,
+            handle_unknown,
+            random_state,
+        )
+
+    @classmethod
+    def _testing_instances(cls):
+        return [
+            cls(
+                emb_dim=16,
+                n_heads=2,
+                n_layers=1,
+                epochs=8,
+                batch_size=64,
+                lr=1e-2,
+                dropout=0.1,
+                mask_prob=0.3,
+                n_masked_copies=2,
+                show_progress=False,
+            )
+        ]
+
+    def _build_encoder(self, n_items, item_embedding, generator):
+        config = lnn.BERT4RecConfig(
+            n_items, self.emb_dim_, self.n_layers, self.n_heads, self.max_len, self.dropout
+        )
+        return lnn.BERT4Rec(config, item_embedding, generator)
+
+    def _training_batches(self, sequences, generator, device):
+        if not 0 < self.mask_prob < 1:
+            raise ValueError(f"mask_prob must be in (0, 1), got {self.mask_prob}")
+        base = torch.from_numpy(
+            pad_left([s for s in sequences if len(s) >= 2], self.max_len)
+        )  # (n, T)
+        mask_id = len(self.item_index_) + 1
+        self._n_training_sequences = len(base) * (1 + self.n_masked_copies)
+
+        def batches(epoch):
+            last = torch.zeros_like(base, dtype=torch.bool)
+            last[:, -1] = True
+            masks = [last]
+            for _ in range(self.n_masked_copies):
+                m = (torch.rand(base.shape, generator=generator) < self.mask_prob) & (base != 0)
+                m[~m.any(1), -1] = True  # every copy predicts at least one item
+                masks.append(m)
+            m = torch.cat(masks)  # (n * copies, T)
+            data = base.repeat(len(masks), 1)
+            inputs = torch.where(m, torch.full_like(data, mask_id), data)
+            targets = torch.where(m, data, torch.zeros_like(data))
+            order = torch.randperm(len(data), generator=generator)
+            for start in range(0, len(order), self.batch_size):
+                idx = order[start : start + self.batch_size]
+                yield inputs[idx].to(device), targets[idx].to(device)
+
+        return batches
+
+    def _prompt_inputs(self, sequences) -> np.ndarray:
+        mask_id = len(self.item_index_) + 1
+        return pad_left(
+            [np.append(s[-(self.max_len - 1) :], mask_id) for s in sequences], self.max_len
+        )
+
+
+@register("GRU4Rec")
+class GRU4Rec(NeuralSequentialRecommender):
+    __doc__ = (
+        """GRU4Rec as in the reference code: a GRU over whole (truncated) sessions, the tied
+    projection head and full-softmax cross-entropy over every position.
+
+    Parameters
+    ----------
+    hidden_dim : int, default=100"""
+        + _COMMON_DOC
+    )
+
+    def __init__(
+        self, hidden_dim=100, emb_dim=64, max_len=20, dropout=0.2, epochs=50, batch_size=128, lr=1e-3, weight_decay=0.0,
+        clip_norm=None, patience=3, val_frac=0.1, val_max_sessions=500, loss="softmax", n_negatives=256,
+        item_embeddings=None, reduction="pca", class_column=None, freeze_text=False, permute_embeddings=False, device=None,
+        mixed_precision="auto", show_progress=True, exclude_seen=True, handle_unknown="ignore", random_state=None,
+    ):  # fmt: skip
+        self.hidden_dim = hidden_dim
+        self.emb_dim, self.max_len, self.dropout, self.epochs, self.batch_size = (
+            emb_dim,
+            max_len,
+            dropout,
+            epochs,
+            batch_size,
+        )
+        self.lr, self.weight_decay, self.clip_norm, self.patience = (
+            lr,
+            weight_decay,
+            clip_norm,
+            patience,
+        )
+        self.val_frac, self.val_max_sessions, self.loss, self.n_negatives = (
+            val_frac,
+            val_max_sessions,
+            loss,
+            n_negatives,
+        )
+        self.item_embeddings, self.reduction, self.class_column = (
+            item_embeddings,
+            reduction,
+            class_column,
+        )
+        self.freeze_text, self.permute_embeddings = freeze_text, permute_embeddings
+        self.device, self.mixed_precision, self.show_progress = (
+            device,
+            mixed_precision,
+            show_progress,
+        )
+        self.exclude_seen, self.handle_unknown, self.random_state = (
+            exclude_seen,
+            handle_unknown,
+            random_state,
+        )
+
+    @classmethod
+    def _testing_instances(cls):
+        return [
+            cls(
+                emb_dim=16,
+                hidden_dim=32,
+                epochs=10,
+                batch_size=32,
+                lr=1e-2,
+                dropout=0.0,
+                show_progress=False,
+            )
+        ]
+
+    def _build_encoder(self, n_items, item_embedding, generator):
+        config = lnn.GRU4RecConfig(
+            n_items, self.emb_dim_, self.hidden_dim, self.max_len, self.dropout
+        )
+        return lnn.GRU4Rec(config, item_embedding, generator)
+
+
+def _llm_testing_instances(cls):
+    from ..text import ItemTextEncoder
+
+    (small,) = super(cls, cls)._testing_instances()
+    enc = ItemTextEncoder(backend="tfidf", dim=16, cache=False, random_state=0, show_progress=False)
+    return [small.set_params(item_embeddings=enc, reduction="pca")]
+
+
+_LLM_DOC = "{base} whose item table starts from reduced item-text embeddings (paper §1.4); ``item_embeddings='default'`` uses the offline all-MiniLM-L6-v2 encoder over titles. See :class:`{base}` for the parameters."
+LLM2SASRec = variant(
+    SASRec, "LLM2SASRec", _LLM_DOC.format(base="SASRec"), item_embeddings="default"
+)
+LLM2BERT4Rec = variant(
+    BERT4Rec, "LLM2BERT4Rec", _LLM_DOC.format(base="BERT4Rec"), item_embeddings="default"
+)
+LLM2GRU4Rec = variant(
+    GRU4Rec, "LLM2GRU4Rec", _LLM_DOC.format(base="GRU4Rec"), item_embeddings="default"
+)
+for _cls in (LLM2SASRec, LLM2BERT4Rec, LLM2GRU4Rec):
+    _cls._testing_instances = classmethod(_llm_testing_instances)

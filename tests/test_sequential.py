@@ -1,0 +1,217 @@
+import numpy as np
+import pytest
+import torch
+
+import llmseqrec
+from llmseqrec import nn as lnn
+from llmseqrec.recommenders import BERT4Rec, GRU4Rec, LLM2SASRec, SASRec
+from llmseqrec.recommenders._neural import pad_left
+from llmseqrec.testing import synthetic_data
+from llmseqrec.training import TrainConfig, train_module
+
+N_ITEMS = 30
+
+
+def _encoder(kind, dropout=0.0):
+    gen = torch.Generator().manual_seed(0)
+    emb = lnn.ItemEmbedding(N_ITEMS, 16, generator=gen)
+    if kind == "sasrec":
+        return lnn.SASRec(
+            lnn.SASRecConfig(N_ITEMS, 16, 2, 2, max_len=8, dropout=dropout), emb, gen
+        ).eval()
+    if kind == "bert4rec":
+        return lnn.BERT4Rec(
+            lnn.BERT4RecConfig(N_ITEMS, 16, 2, 2, max_len=8, dropout=dropout), emb, gen
+        ).eval()
+    return lnn.GRU4Rec(
+        lnn.GRU4RecConfig(N_ITEMS, 16, 24, max_len=8, dropout=dropout), emb, gen
+    ).eval()
+
+
+@pytest.mark.parametrize("kind", ["sasrec", "bert4rec", "gru4rec"])
+def test_shapes(kind):
+    model = _encoder(kind)
+    ids = torch.tensor([[0, 0, 3, 4, 5, 6, 7, 8], [1, 2, 3, 4, 5, 6, 7, 8]])
+    hidden = model(ids)
+    assert hidden.shape == (2, 8, 24 if kind == "gru4rec" else 16)
+    assert model.scores(hidden[:, -1]).shape == (2, N_ITEMS)
+    assert torch.isfinite(hidden).all()
+
+
+@pytest.mark.parametrize("kind", ["sasrec", "gru4rec"])
+def test_causality_later_items_never_change_earlier_outputs(kind):
+    model = _encoder(kind)
+    a = torch.tensor([[0, 0, 3, 4, 5, 6, 7, 8]])
+    b = a.clone()
+    b[0, 6:] = torch.tensor([20, 21])
+    with torch.no_grad():
+        ha, hb = model(a), model(b)
+    torch.testing.assert_close(ha[:, :6], hb[:, :6])
+    assert not torch.allclose(ha[:, 6:], hb[:, 6:])
+
+
+@pytest.mark.parametrize("kind", ["sasrec", "bert4rec", "gru4rec"])
+def test_extra_left_padding_changes_nothing(kind):
+    model = _encoder(kind)
+    short = torch.tensor([[0, 0, 0, 0, 0, 3, 4, 5]])
+    shorter = torch.tensor([[0, 0, 0, 0, 0, 0, 0, 5]])
+    with torch.no_grad():
+        s = model.scores(model(short)[:, -1])
+        # same prompt in a batch with a longer row: padding and batch mates don't matter
+        batch = torch.tensor([[0, 0, 0, 0, 0, 3, 4, 5], [1, 2, 3, 4, 5, 6, 7, 8]])
+        torch.testing.assert_close(model.scores(model(batch)[:, -1])[:1], s)
+        assert not torch.allclose(model.scores(model(shorter)[:, -1]), s)
+    if kind == "gru4rec":  # the GRU never sees padding at all
+        padded = torch.tensor([[0, 0, 0, 0, 0, 0, 0, 3, 4, 5]])
+        cfg = lnn.GRU4RecConfig(N_ITEMS, 16, 24, max_len=10, dropout=0.0)
+        big = lnn.GRU4Rec(cfg, model.item_embedding, None).eval()
+        big.load_state_dict(model.state_dict())
+        torch.testing.assert_close(big(padded)[:, -1], model(short)[:, -1])
+
+
+def test_bert4rec_masked_copies():
+    model = BERT4Rec(mask_prob=0.5, n_masked_copies=3, max_len=6, batch_size=1000)
+    model.item_index_ = llmseqrec.data.ItemIndex(list(range(1, 11)))
+    batches = model._training_batches(
+        [np.array([1, 2, 3, 4]), np.array([5, 6])], torch.Generator().manual_seed(0), "cpu"
+    )
+    inputs, targets = next(iter(batches(1)))
+    mask_id = 11
+    assert inputs.shape == (2 * 4, 6)
+    assert ((inputs == mask_id) == (targets != 0)).all()  # loss exactly at masked positions
+    assert ((targets != 0).sum(1) >= 1).all()  # every copy predicts something
+    assert not ((inputs == mask_id) & (inputs == 0)).any()
+    assert (targets[targets != 0] <= 10).all()
+    # One copy per session masks only the last item.
+    last_only = ((inputs == mask_id).sum(1) == 1) & (inputs[:, -1] == mask_id)
+    assert last_only.sum() >= 2
+    prompt = model._prompt_inputs([np.array([1, 2, 3, 4, 5, 6, 7])])
+    assert prompt.tolist() == [[3, 4, 5, 6, 7, mask_id]]
+
+
+def test_pad_left():
+    assert pad_left([np.array([1, 2, 3]), np.array([], dtype=np.int64)], 2).tolist() == [
+        [2, 3],
+        [0, 0],
+    ]
+
+
+def test_early_stopping_restores_the_best_epoch():
+    module = torch.nn.Linear(1, 1)
+    scores = iter([0.1, 0.5, 0.3, 0.2, 0.9])
+    weights = []
+
+    def batches(epoch):
+        yield torch.ones(1, 1)
+
+    def validate(mod):
+        weights.append(mod.weight.detach().clone())
+        return next(scores)
+
+    history = train_module(
+        module,
+        batches,
+        lambda m, b: (m(b) ** 2).sum(),
+        validate,
+        TrainConfig(epochs=5, patience=2, lr=0.1, show_progress=False),
+    )
+    assert history.best_epoch == 2 and history.stopped_early and len(history.val_score) == 4
+    torch.testing.assert_close(module.weight, weights[1])
+
+
+def _tiny(cls, **params):
+    base = dict(emb_dim=8, epochs=2, batch_size=64, show_progress=False, random_state=0)
+    return cls(**{**base, **params})
+
+
+def test_llm_initialisation_sets_the_table_and_permutation_permutes():
+    train, _, _, items = synthetic_data("str")
+    rng = np.random.default_rng(0)
+    vectors = {i: rng.normal(size=12) for i in items.index}
+    model = _tiny(
+        SASRec, item_embeddings=vectors, reduction="pca", epochs=1, lr=1e-12
+    )  # ~no training
+    model.fit(train, item_metadata=items)
+    from llmseqrec.text import EmbeddingReducer
+
+    X = np.stack([vectors[i] for i in model.items_])
+    expected = EmbeddingReducer("pca", 8, random_state=0).fit(X).transform(X)
+    table = model.module_.item_embedding.item_matrix().detach().numpy()
+    np.testing.assert_allclose(table, expected, atol=1e-4)
+    permuted = _tiny(
+        SASRec,
+        item_embeddings=vectors,
+        reduction="pca",
+        epochs=1,
+        lr=1e-12,
+        permute_embeddings=True,
+    )
+    ptable = (
+        permuted.fit(train, item_metadata=items)
+        .module_.item_embedding.item_matrix()
+        .detach()
+        .numpy()
+    )
+    order = np.random.default_rng(0).permutation(len(X))
+    np.testing.assert_allclose(
+        ptable,
+        EmbeddingReducer("pca", 8, random_state=0).fit(X[order]).transform(X[order]),
+        atol=1e-4,
+    )
+    assert not np.allclose(ptable, table, atol=1e-3)
+
+
+def test_llm2_default_encoder_and_frozen_text_scores_unseen_items(tmp_path):
+    train, prompts, _, items = synthetic_data("str")
+    seen = {i for s in train.values() for i in s.tolist()}
+    unseen = [i for i in items.index if i not in seen]
+    model = LLM2SASRec(emb_dim=8, epochs=2, show_progress=False, random_state=0)
+    assert model.item_embeddings == "default"
+    extra = items.copy()
+    extra.loc["brand_new"] = ["red lipstick 99", 0]
+    frozen = _tiny(SASRec, item_embeddings="default", freeze_text=True).fit(
+        train, item_metadata=extra
+    )
+    assert "brand_new" in set(frozen.items_.tolist())
+    assert np.isfinite(frozen.predict_scores(prompts[:2], items=["brand_new"])).all()
+    assert set(unseen) <= set(frozen.items_.tolist())
+    frozen.save(tmp_path / "m")
+    loaded = llmseqrec.load(tmp_path / "m")
+    np.testing.assert_array_equal(
+        loaded.predict_scores(prompts[:3]), frozen.predict_scores(prompts[:3])
+    )
+
+
+def test_determinism_and_seeds():
+    train, prompts, _, items = synthetic_data("str")
+    a = _tiny(GRU4Rec, dropout=0.3).fit(train).predict_scores(prompts[:5])
+    b = _tiny(GRU4Rec, dropout=0.3).fit(train).predict_scores(prompts[:5])
+    c = _tiny(GRU4Rec, dropout=0.3, random_state=1).fit(train).predict_scores(prompts[:5])
+    np.testing.assert_array_equal(a, b)
+    assert not np.allclose(a, c)
+
+
+def test_sampled_softmax_trains():
+    train, prompts, targets, _ = synthetic_data("str")
+    model = SASRec(
+        emb_dim=16,
+        epochs=25,
+        patience=None,
+        lr=1e-2,
+        loss="sampled_softmax",
+        n_negatives=10,
+        show_progress=False,
+        random_state=0,
+    )
+    recs = model.fit(train).predict(prompts, k=10)
+    assert llmseqrec.metrics.hit_rate_at_k(recs, targets, 10) > 0.5
+
+
+def test_parameter_errors():
+    train, _, _, _ = synthetic_data("str")
+    with pytest.raises(ValueError, match="loss"):
+        _tiny(SASRec, loss="bpr").fit(train)
+    with pytest.raises(ValueError, match="divisible"):
+        _tiny(SASRec, n_heads=3).fit(train)
+    with pytest.raises(ValueError, match="reduction"):
+        _tiny(SASRec, item_embeddings={"x": [1.0]}, reduction="umap").fit(train)
