@@ -53,10 +53,12 @@ def render_markdown(summary: pd.DataFrame, meta: dict) -> str:
         m: int(summary[(summary["model"] == m) & (summary["metric"] == "NDCG")]["n_runs"].max())
         for m in models
     }
+    neural = "seconds_per_epoch" in set(summary["metric"])
     header = (
         "| model | runs | "
         + " | ".join(f"{m}@{k}" for m, k in _COLUMNS)
         + " | fit (s) | predict (s) | test prompts / s |"
+        + (" epochs (best) | s / epoch | train seq / s |" if neural else "")
     )
     lines = [
         f"**Protocol** {config['protocol']}: {data.get('protocol', '')}; popularity for serendipity/novelty counted on "
@@ -70,7 +72,7 @@ def render_markdown(summary: pd.DataFrame, meta: dict) -> str:
         "Mean ± standard deviation over seeds (models without randomness run once).",
         "",
         header,
-        "|" + "---|" * (len(_COLUMNS) + 5),
+        "|" + "---|" * (len(_COLUMNS) + 5 + (3 if neural else 0)),
     ]
     for m in models:
         cells = [
@@ -78,6 +80,10 @@ def render_markdown(summary: pd.DataFrame, meta: dict) -> str:
         ]
         timing = [_cell(summary, m, t, None, 1) for t in ("fit_seconds", "predict_seconds")]
         timing.append(_cell(summary, m, "test_prompts_per_second", None, 0))
+        if neural:
+            timing.append(f"{_cell(summary, m, 'epochs', None, 0)} ({_cell(summary, m, 'best_epoch', None, 0)})")
+            timing.append(_cell(summary, m, "seconds_per_epoch", None, 1))
+            timing.append(_cell(summary, m, "train_sequences_per_second", None, 0))
         lines.append(f"| {m} | {runs[m]} | " + " | ".join(cells + timing) + " |")
     return "\n".join(lines) + "\n"
 
