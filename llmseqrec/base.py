@@ -322,6 +322,12 @@ class Recommender(BaseEstimator):
     def _set_state(self, arrays: dict[str, np.ndarray], extra: dict) -> None:
         """Restore what :meth:`_get_state` returned."""
 
+    def _save_files(self, path) -> None:
+        """Write further files into the model directory (torch weights, fitted parts)."""
+
+    def _load_files(self, path) -> None:
+        """Read what :meth:`_save_files` wrote."""
+
     def save(self, path, overwrite: bool = False) -> None:
         """Save the fitted model to a directory (JSON config, safetensors arrays, item index).
 

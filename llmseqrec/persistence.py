@@ -156,8 +156,7 @@ def save(model, path, overwrite: bool = False) -> None:
     (path / _CONFIG).write_text(json.dumps(config, indent=2))
     (path / _INDEX).write_text(json.dumps(model.item_index_.to_json()))
     save_file(arrays, str(path / _ARRAYS))
-    if hasattr(model, "_save_torch"):
-        model._save_torch(path)
+    model._save_files(path)
 
 
 def load(path):
@@ -188,6 +187,5 @@ def load(path):
     model.item_popularity_ = arrays.pop("state.item_popularity_")
     state = {k[len("state.") :]: v for k, v in arrays.items() if k.startswith("state.")}
     model._set_state(state, config.get("extra", {}))
-    if hasattr(model, "_load_torch"):
-        model._load_torch(path)
+    model._load_files(path)
     return model

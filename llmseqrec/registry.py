@@ -51,4 +51,4 @@ def all_components() -> dict[str, type]:
 
 def _import_builtin() -> None:
     # Importing the subpackages registers the built-in classes.
-    from . import recommenders, text  # noqa: F401
+    from . import hybrids, recommenders, text  # noqa: F401

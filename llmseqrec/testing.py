@@ -87,13 +87,22 @@ def check_clone_and_params(estimator):
     assert set(params) == set(again)
     for key in params:
         a, b = params[key], again[key]
-        if hasattr(a, "get_params"):
-            assert type(a) is type(b) and repr(a) == repr(b), key
-        elif isinstance(a, np.ndarray):
-            assert np.array_equal(a, b), key
-        else:
-            assert a == b, f"parameter {key!r} changed by clone: {a!r} -> {b!r}"
+        assert _param_equal(a, b), f"parameter {key!r} changed by clone: {a!r} -> {b!r}"
     assert est.set_params(**params) is est
+
+
+def _param_equal(a, b) -> bool:
+    if hasattr(a, "get_params"):  # clone makes new sub-estimators with equal parameters
+        return type(a) is type(b) and repr(a) == repr(b)
+    if isinstance(a, np.ndarray):
+        return isinstance(b, np.ndarray) and np.array_equal(a, b)
+    if isinstance(a, (list, tuple)):
+        return (
+            type(a) is type(b)
+            and len(a) == len(b)
+            and all(_param_equal(x, y) for x, y in zip(a, b))
+        )
+    return a == b
 
 
 def check_not_fitted_error(estimator):

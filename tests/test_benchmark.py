@@ -154,7 +154,13 @@ def test_cli_rejects_unknown_model(tmp_path, capsys):
 
 
 def test_neural_runs_record_training_speed(tmp_path):
-    cfg = load_config({**BASE, "seeds": [0], "models": {"SASRec": {"emb_dim": 8, "epochs": 2, "show_progress": False}}})
+    cfg = load_config(
+        {
+            **BASE,
+            "seeds": [0],
+            "models": {"SASRec": {"emb_dim": 8, "epochs": 2, "show_progress": False}},
+        }
+    )
     summary = run_benchmark(cfg, tmp_path / "n", log=lambda *_: None)
     metrics = set(summary["metric"])
     assert {"seconds_per_epoch", "train_sequences_per_second", "epochs", "best_epoch"} <= metrics

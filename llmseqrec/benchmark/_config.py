@@ -93,7 +93,11 @@ def _resolve_value(value):
     if isinstance(value, str) and value.lower() == "none":
         return None
     if isinstance(value, dict) and "component" in value:
-        params = {k: _resolve_value(v) for k, v in value.items() if k != "component"}
+        params = {}
+        if "params_from" in value:  # e.g. the best parameters of a search
+            params.update(json.loads(Path(value["params_from"]).read_text())["params"])
+        params.update({k: v for k, v in value.items() if k not in ("component", "params_from")})
+        params = {k: _resolve_value(v) for k, v in params.items()}
         cls = get_class(value["component"])
         _check_params(value["component"], cls, params, f"component {value['component']}")
         return cls(**params)

@@ -21,7 +21,15 @@ from ._report import render_markdown, summarize
 __all__ = ["run_benchmark", "ResultsDirectoryError"]
 
 
-_TIMINGS = ("fit_seconds", "predict_seconds", "test_prompts_per_second", "epochs", "best_epoch", "seconds_per_epoch", "train_sequences_per_second")
+_TIMINGS = (
+    "fit_seconds",
+    "predict_seconds",
+    "test_prompts_per_second",
+    "epochs",
+    "best_epoch",
+    "seconds_per_epoch",
+    "train_sequences_per_second",
+)
 
 
 class ResultsDirectoryError(RuntimeError):
@@ -60,7 +68,9 @@ def run_single(model, split, data, k, popularity: str) -> dict:
         "metrics": table.to_dict("records"),
         "fit_seconds": fit_seconds,
         "predict_seconds": predict_seconds,
-        "test_prompts_per_second": len(split.test) / predict_seconds if predict_seconds > 0 else None,
+        "test_prompts_per_second": len(split.test) / predict_seconds
+        if predict_seconds > 0
+        else None,
     }
     history = getattr(model, "history_", None)
     if history is not None:  # neural models: training speed
@@ -70,7 +80,9 @@ def run_single(model, split, data, k, popularity: str) -> dict:
                 "epochs": len(history.epoch_seconds),
                 "best_epoch": history.best_epoch,
                 "seconds_per_epoch": per_epoch,
-                "train_sequences_per_second": history.sequences_per_epoch / per_epoch if per_epoch > 0 else None,
+                "train_sequences_per_second": history.sequences_per_epoch / per_epoch
+                if per_epoch > 0
+                else None,
             }
         )
     return result

@@ -215,13 +215,13 @@ class NeuralSequentialRecommender(Recommender):
 
         self.history_ = TrainHistory(**extra["history"])
 
-    def _save_torch(self, path) -> None:
+    def _save_files(self, path) -> None:
         from safetensors.torch import save_file
 
         state = {k: v.detach().cpu().contiguous() for k, v in self.module_.state_dict().items()}
         save_file(state, str(path / _WEIGHTS))
 
-    def _load_torch(self, path) -> None:
+    def _load_files(self, path) -> None:
         from safetensors.torch import load_file
 
         state = load_file(str(path / _WEIGHTS))

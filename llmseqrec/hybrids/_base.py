@@ -1,0 +1,147 @@
+"""Meta-recommenders built from other recommenders (the parts)."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import numpy as np
+from sklearn.base import clone
+
+from ..base import Recommender
+from ..data import Split, temporal_folds
+from ..metrics import ndcg_at_k
+
+__all__ = ["HybridRecommender", "session_popularity"]
+
+
+def session_popularity(sequences: list[np.ndarray], n_items: int) -> np.ndarray:
+    """Share of sessions containing each item, (n_items,) for internal ids 1..n_items."""
+    df = np.zeros(n_items + 1)
+    for seq in sequences:
+        df[np.unique(seq)] += 1
+    return df[1:] / max(len(sequences), 1)
+
+
+class HybridRecommender(Recommender):
+    """Base of the hybrids: fits (clones of) its parts on the same sessions, or uses fitted
+    parts as they are with ``prefit=True``, and maps their scores onto one catalogue (the
+    union of the training items and the item metadata).
+
+    Subclasses name their parts in ``_part_names`` and combine rankings/scores in
+    ``_score``. Parameters of the parts are reachable as ``part__param``.
+    """
+
+    _catalogue = "train+metadata"
+    _part_names: tuple = ()
+
+    def _parts(self) -> dict:
+        return {name: getattr(self, name) for name in self._part_names}
+
+    def _fit(self, sequences, item_metadata) -> None:
+        external = [self.item_index_.ids[s - 1] for s in sequences]
+        fitted = {}
+        for name, part in self._parts().items():
+            if part is None:
+                raise ValueError(f"{type(self).__name__}: part {name!r} is not set")
+            if self.prefit:
+                part._check_fitted()
+                fitted[name] = part
+            else:
+                fitted[name] = clone(part).fit(external, item_metadata=item_metadata)
+        self.parts_ = fitted
+        self._map_parts()
+        self.popularity_ = session_popularity(sequences, len(self.item_index_))
+        self._fit_hybrid(sequences, item_metadata)
+
+    def _fit_hybrid(self, sequences, item_metadata) -> None:
+        """Learn the hybrid's own state (thresholds) after the parts are fitted."""
+
+    def _map_parts(self) -> None:
+        # columns_[name][j] = hybrid column of the part's internal item j + 1 (-1: unknown)
+        self.columns_ = {}
+        for name, part in self.parts_.items():
+            codes = self.item_index_.encode(part.items_.tolist(), handle_unknown="pad")
+            self.columns_[name] = codes - 1
+
+    def _part_scores(self, name: str, sequences: list[np.ndarray]) -> np.ndarray:
+        """The part's raw scores on the hybrid's columns (-inf where it has no item), with the
+        prompt items masked when ``exclude_seen`` (so rankings never waste slots on them)."""
+        part = self.parts_[name]
+        prompts = [
+            part.item_index_.encode(self.item_index_.ids[s - 1].tolist(), handle_unknown="ignore")
+            for s in sequences
+        ]
+        raw = part._batch_scores(prompts)  # (b, part_items)
+        out = np.full((len(sequences), len(self.item_index_)), -np.inf, dtype=np.float64)
+        cols = self.columns_[name]
+        known = cols >= 0
+        out[:, cols[known]] = raw[:, known]
+        if self.exclude_seen:
+            rows = np.repeat(np.arange(len(sequences)), [len(s) for s in sequences])
+            out[rows, np.concatenate(sequences) - 1] = -np.inf
+        return out
+
+    @staticmethod
+    def _ranking(scores: np.ndarray) -> list[np.ndarray]:
+        """Column indices of finite scores, best first (ties by column)."""
+        order = np.argsort(-scores, axis=1, kind="stable")
+        return [row[np.isfinite(scores[r, row])] for r, row in enumerate(order)]
+
+    def _scores_from_rankings(self, rankings: list[np.ndarray]) -> np.ndarray:
+        """Scores that reproduce the given rankings (first = highest); other items -inf."""
+        out = np.full((len(rankings), len(self.item_index_)), -np.inf)
+        for r, ranking in enumerate(rankings):
+            out[r, ranking] = np.arange(len(ranking), 0, -1, dtype=np.float64)
+        return out
+
+    # ------------------------------------------------------------------ selection on folds
+    def _select_on_folds(self, param: str, grid, sequences, item_metadata, n_folds: int = 3):
+        """Choose ``param`` from ``grid`` by mean NDCG@20 on forward-chaining folds of the
+        (chronologically ordered) training sessions; the test set is never seen."""
+        external = {i: self.item_index_.ids[s - 1] for i, s in enumerate(sequences)}
+        split = Split(train=external, test=None, items=self.item_index_.ids)
+        folds = temporal_folds(split, n_folds=n_folds)
+        scores = {value: [] for value in grid}
+        for fold in folds:
+            hybrid = clone(self).set_params(**{param: grid[0]})
+            hybrid.fit(fold.train, item_metadata=self._fit_metadata)
+            for value in grid:
+                hybrid.set_params(**{param: value})
+                encoded = [hybrid.item_index_.encode(seq.tolist()) for seq in fold.train.values()]
+                hybrid._fit_hybrid(encoded, hybrid._fit_metadata)
+                recs = hybrid.predict(fold.test.prompts, k=20)
+                scores[value].append(ndcg_at_k([list(r) for r in recs], fold.test.targets, 20))
+        means = {value: float(np.mean(v)) for value, v in scores.items()}
+        self.selection_ = {
+            "param": param,
+            "validation_ndcg20": {str(k): v for k, v in means.items()},
+        }
+        return max(grid, key=lambda v: means[v])
+
+    def fit(self, sessions, item_metadata=None):
+        self._fit_metadata = item_metadata
+        return super().fit(sessions, item_metadata)
+
+    # ------------------------------------------------------------------ persistence
+    def _get_state(self):
+        return {"popularity_": self.popularity_}, {k: v for k, v in self._hybrid_state().items()}
+
+    def _hybrid_state(self) -> dict:
+        return {}
+
+    def _set_state(self, arrays, extra):
+        self.popularity_ = arrays["popularity_"]
+        self._set_hybrid_state(extra)
+
+    def _set_hybrid_state(self, extra: dict) -> None:
+        pass
+
+    def _save_files(self, path) -> None:
+        for name, part in self.parts_.items():
+            part.save(Path(path) / "parts" / name, overwrite=True)
+
+    def _load_files(self, path) -> None:
+        from ..persistence import load
+
+        self.parts_ = {name: load(Path(path) / "parts" / name) for name in self._part_names}
+        self._map_parts()

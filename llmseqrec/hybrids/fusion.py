@@ -1,0 +1,172 @@
+"""Score fusion and reciprocal-rank fusion of any number of recommenders (beyond the paper)."""
+
+from __future__ import annotations
+
+import numpy as np
+
+from ..registry import register
+from ._base import HybridRecommender
+
+__all__ = ["ScoreFusion", "ReciprocalRankFusion"]
+
+
+class _ListHybrid(HybridRecommender):
+    """Parts given as a list of ``(name, recommender)`` pairs; ``name__param`` routing."""
+
+    @property
+    def _part_names(self):
+        return tuple(name for name, _ in self.models)
+
+    def _parts(self):
+        names = [n for n, _ in self.models]
+        if len(set(names)) != len(names) or not names:
+            raise ValueError("models must be a non-empty list of (unique name, recommender) pairs")
+        return dict(self.models)
+
+    def get_params(self, deep=True):
+        params = super().get_params(deep=False)
+        if deep:
+            for name, model in self.models:
+                params[name] = model
+                for key, value in model.get_params(deep=True).items():
+                    params[f"{name}__{key}"] = value
+        return params
+
+    def set_params(self, **params):
+        models = dict(self.models)
+        direct = {}
+        for key, value in params.items():
+            name, _, sub = key.partition("__")
+            if sub and name in models:
+                models[name].set_params(**{sub: value})
+            elif key in models:
+                self.models = [(n, value if n == key else m) for n, m in self.models]
+            else:
+                direct[key] = value
+        return super().set_params(**direct) if direct else self
+
+    def _weights(self):
+        w = (
+            np.ones(len(self.models))
+            if self.weights is None
+            else np.asarray(self.weights, dtype=float)
+        )
+        if len(w) != len(self.models):
+            raise ValueError(
+                f"weights must have one value per model ({len(self.models)}), got {len(w)}"
+            )
+        return w
+
+
+@register("ScoreFusion")
+class ScoreFusion(_ListHybrid):
+    """Weighted sum of per-session normalised scores.
+
+    Parameters
+    ----------
+    models : list of (str, Recommender)
+    weights : list of float, optional
+    normalization : {"minmax", "zscore"}, default="minmax"
+        Applied per session over each model's finite scores; items a model cannot score
+        contribute its minimum.
+    prefit, exclude_seen, handle_unknown
+    """
+
+    def __init__(
+        self,
+        models=(),
+        weights=None,
+        normalization="minmax",
+        prefit=False,
+        exclude_seen=True,
+        handle_unknown="ignore",
+    ):
+        self.models, self.weights, self.normalization = models, weights, normalization
+        self.prefit, self.exclude_seen, self.handle_unknown = prefit, exclude_seen, handle_unknown
+
+    @classmethod
+    def _testing_instances(cls):
+        from ..recommenders import SKNN, MostPopular
+
+        return [
+            cls(
+                models=[("knn", SKNN(k=20, sample_size=100)), ("pop", MostPopular())],
+                weights=[1.0, 0.2],
+            )
+        ]
+
+    def _score(self, sequences):
+        if self.normalization not in ("minmax", "zscore"):
+            raise ValueError(
+                f"normalization must be 'minmax' or 'zscore', got {self.normalization!r}"
+            )
+        total = np.zeros((len(sequences), len(self.item_index_)))
+        for w, (name, _) in zip(self._weights(), self.models):
+            s = self._part_scores(name, sequences)
+            finite = np.isfinite(s)
+            lo = np.where(finite, s, np.inf).min(1, keepdims=True)
+            hi = np.where(finite, s, -np.inf).max(1, keepdims=True)
+            if self.normalization == "minmax":
+                norm = (s - lo) / np.where(hi > lo, hi - lo, 1.0)
+            else:
+                mean = np.where(finite, s, 0).sum(1, keepdims=True) / np.maximum(
+                    finite.sum(1, keepdims=True), 1
+                )
+                std = np.sqrt(
+                    np.where(finite, (s - mean) ** 2, 0).sum(1, keepdims=True)
+                    / np.maximum(finite.sum(1, keepdims=True), 1)
+                )
+                norm = (s - mean) / np.where(std > 0, std, 1.0)
+                lo = (lo - mean) / np.where(std > 0, std, 1.0)
+                norm = np.where(finite, norm, lo)
+            total += w * np.where(finite, norm, 0.0 if self.normalization == "minmax" else norm)
+        return total
+
+
+@register("ReciprocalRankFusion")
+class ReciprocalRankFusion(_ListHybrid):
+    """Reciprocal-rank fusion: ``sum_m w_m / (rrf_k + rank_m(item))`` over the models.
+
+    Parameters
+    ----------
+    models : list of (str, Recommender)
+    weights : list of float, optional
+    rrf_k : float, default=60
+    depth : int, default=100
+        Only each model's top ``depth`` items contribute.
+    prefit, exclude_seen, handle_unknown
+    """
+
+    def __init__(
+        self,
+        models=(),
+        weights=None,
+        rrf_k=60.0,
+        depth=100,
+        prefit=False,
+        exclude_seen=True,
+        handle_unknown="ignore",
+    ):
+        self.models, self.weights, self.rrf_k, self.depth = models, weights, rrf_k, depth
+        self.prefit, self.exclude_seen, self.handle_unknown = prefit, exclude_seen, handle_unknown
+
+    @classmethod
+    def _testing_instances(cls):
+        from ..recommenders import SKNN, MostPopular
+
+        return [
+            cls(
+                models=[("knn", SKNN(k=20, sample_size=100)), ("pop", MostPopular())],
+                weights=[1.0, 0.3],
+                depth=30,
+            )
+        ]
+
+    def _score(self, sequences):
+        total = np.zeros((len(sequences), len(self.item_index_)))
+        for w, (name, _) in zip(self._weights(), self.models):
+            for r, ranking in enumerate(self._ranking(self._part_scores(name, sequences))):
+                top = ranking[: self.depth]
+                total[r, top] += w / (self.rrf_k + np.arange(1, len(top) + 1))
+        # Items no model ranked stay at 0 (after all ranked ones); ties by column.
+        return total
