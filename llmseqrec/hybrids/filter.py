@@ -14,13 +14,13 @@ __all__ = ["PopularityDiversityFilter"]
 
 @register("PopularityDiversityFilter")
 class PopularityDiversityFilter(HybridRecommender):
-    """Take ``model``'s top ``candidates`` items and keep, in rank order, those that pass:
+    """Take ``recommender``'s top ``candidates`` items and keep, in rank order, those that pass:
 
     - popularity: the item's training popularity (share of sessions) is at or above the
       ``popularity_quantile`` of item popularity (``None`` = no popularity filter);
     - diversity: its cosine similarity to every item already kept is below the
       ``diversity_quantile`` of the pairwise similarities of item vectors (``None`` = no
-      diversity filter). Vectors are the model's ``item_vectors_`` (LLMSeqSim) or
+      diversity filter). Vectors are the recommender's ``item_vectors_`` (LLMSeqSim) or
       ``item_vectors`` given here.
 
     Differences from the reference code (documented on purpose): it removed the
@@ -28,11 +28,12 @@ class PopularityDiversityFilter(HybridRecommender):
     when few items were popular the lowest-ranked unpopular ones survived; and the
     diversity filter never back-filled, leaving short lists. Here the kept items come
     first in rank order, then the removed candidates in rank order back-fill the list,
-    then the rest of ``model``'s ranking; lists are always complete.
+    then the rest of ``recommender``'s ranking; lists are always complete.
 
     Parameters
     ----------
-    model : Recommender
+    recommender : Recommender
+        The model whose list is filtered (the paper: LLMSeqSim).
     popularity_quantile : float, None or "auto", default=0.5
         ``"auto"`` chooses from ``quantile_grid`` by NDCG@20 on validation folds of the
         training sessions.
@@ -44,27 +45,23 @@ class PopularityDiversityFilter(HybridRecommender):
     prefit, exclude_seen, handle_unknown
     """
 
-    _part_names = ("model",)
+    _part_names = ("recommender",)
 
-    def __init__(self, model=None, popularity_quantile=0.5, diversity_quantile=None, candidates=100, item_vectors=None,
+    def __init__(self, recommender=None, popularity_quantile=0.5, diversity_quantile=None, candidates=100, item_vectors=None,
                  quantile_grid=(0.25, 0.5, 0.75), prefit=False, exclude_seen=True, handle_unknown="ignore"):  # fmt: skip
-        self.model, self.popularity_quantile, self.diversity_quantile = (
-            model,
-            popularity_quantile,
-            diversity_quantile,
-        )
-        self.candidates, self.item_vectors, self.quantile_grid = (
-            candidates,
-            item_vectors,
-            quantile_grid,
-        )
+        self.recommender = recommender
+        self.popularity_quantile = popularity_quantile
+        self.diversity_quantile = diversity_quantile
+        self.candidates = candidates
+        self.item_vectors = item_vectors
+        self.quantile_grid = quantile_grid
         self.prefit, self.exclude_seen, self.handle_unknown = prefit, exclude_seen, handle_unknown
 
     @classmethod
     def _testing_instances(cls):
         from ..recommenders import SKNN
 
-        return [cls(model=SKNN(k=20, sample_size=100), popularity_quantile=0.3, candidates=15)]
+        return [cls(recommender=SKNN(k=20, sample_size=100), popularity_quantile=0.3, candidates=15)]
 
     def _fit_hybrid(self, sequences, item_metadata):
         q = self.popularity_quantile
@@ -92,7 +89,7 @@ class PopularityDiversityFilter(HybridRecommender):
             self.vectors_ = X
 
     def _vectors(self) -> np.ndarray:
-        n, part = len(self.item_index_), self.parts_["model"]
+        n, part = len(self.item_index_), self.parts_["recommender"]
         if self.item_vectors is not None:
             dim = len(next(iter(self.item_vectors.values())))
             X = np.zeros((n, dim))
@@ -101,7 +98,7 @@ class PopularityDiversityFilter(HybridRecommender):
                     X[row] = self.item_vectors[item]
         elif hasattr(part, "item_vectors_"):
             X = np.zeros((n, part.item_vectors_.shape[1]))
-            cols = self.columns_["model"]
+            cols = self.columns_["recommender"]
             X[cols[cols >= 0]] = part.item_vectors_[cols >= 0]
         else:
             raise ValueError(
@@ -110,7 +107,7 @@ class PopularityDiversityFilter(HybridRecommender):
         return l2_normalize(X.astype(np.float64))
 
     def _score(self, sequences):
-        scores = self._part_scores("model", sequences)
+        scores = self._part_scores("recommender", sequences)
         rankings = []
         for ranking in self._ranking(scores):
             cands, rest = ranking[: self.candidates], ranking[self.candidates :]
