@@ -66,10 +66,14 @@ def test_popularity_switch_uses_training_session_share():
 
 def test_popularity_filter_keeps_popular_in_rank_order_and_backfills():
     # A's ranking: a b c d e f; popular (>= the 75% quantile of session shares, 0.5): a, b, c.
-    model = PopularityDiversityFilter(recommender=A, popularity_quantile=0.75, candidates=5).fit(TRAIN)
+    model = PopularityDiversityFilter(recommender=A, popularity_quantile=0.75, candidates=5).fit(
+        TRAIN
+    )
     assert model.predict([["a"]], k=5).tolist() == [["b", "c", "d", "e", "f"]]
     assert model.predict([["z"]], k=6).tolist() == [["a", "b", "c", "d", "e", "f"]]
-    only_top = PopularityDiversityFilter(recommender=B, popularity_quantile=0.75, candidates=6).fit(TRAIN)
+    only_top = PopularityDiversityFilter(recommender=B, popularity_quantile=0.75, candidates=6).fit(
+        TRAIN
+    )
     # B ranks f e d c b a: popular c, b, a come first, then the removed f, e, d back-fill.
     assert only_top.predict([["z"]], k=6).tolist() == [["c", "b", "a", "f", "e", "d"]]
 

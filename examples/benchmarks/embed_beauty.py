@@ -31,7 +31,14 @@ def main(argv=None):
         "--data-dir", default=None, help="folder with interactions.csv.gz and items.csv.gz"
     )
     parser.add_argument("--docs", default=str(HERE.parents[1] / "docs" / "benchmarks.md"))
+    parser.add_argument(
+        "--report-only", action="store_true", help="re-render the docs section from the saved JSON"
+    )
     args = parser.parse_args(argv)
+    if args.report_only:
+        result = json.loads((HERE / "results" / "embed_beauty.json").read_text())
+        write_section(args.docs, "embed_beauty", render(result))
+        return
     items = load_beauty(args.data_dir).items
     with tempfile.TemporaryDirectory() as cache:
         encoder = ItemTextEncoder(cache_dir=cache, show_progress=True).fit(items)

@@ -115,22 +115,25 @@ def plot_results(out_dir, metric: str = "NDCG", k: int = 20) -> list[Path]:
     summary = pd.read_csv(out / "summary.csv")
     acc = summary[(summary["metric"] == metric) & (summary["k"] == k)]
     cov = summary[(summary["metric"] == "CatCov") & (summary["k"] == k)].set_index("model")
-    fig, ax = plt.subplots(figsize=(max(5, 0.9 * len(acc)), 3.6))
-    ax.bar(acc["model"], acc["mean"], yerr=acc["std"], capsize=4, color="#4C72B0")
-    ax.set_ylabel(f"{metric}@{k}")
+    fig, ax = plt.subplots(figsize=(8, 1.0 + 0.45 * len(acc)))
+    ax.barh(
+        acc["model"], acc["mean"], xerr=acc["std"], capsize=4, color="#4C72B0"
+    )  # long labels read best sideways
+    ax.invert_yaxis()
+    ax.set_xlabel(f"{metric}@{k}")
     ax.set_title(f"{metric}@{k} (mean ± std over seeds)")
-    ax.tick_params(axis="x", rotation=30)
     fig.tight_layout()
     bar_path = out / f"{metric.lower()}{k}.png"
     fig.savefig(bar_path, dpi=120)
     plt.close(fig)
-    fig, ax = plt.subplots(figsize=(5, 4))
+    fig, ax = plt.subplots(figsize=(8, 4.5))
     for _, row in acc.iterrows():
         c = cov.loc[row["model"], "mean"] if row["model"] in cov.index else np.nan
         ax.errorbar(c, row["mean"], yerr=row["std"], fmt="o", capsize=3)
         ax.annotate(
             row["model"], (c, row["mean"]), textcoords="offset points", xytext=(4, 4), fontsize=8
         )
+    ax.set_xlim(-0.05, 1.3)  # room for the labels
     ax.set_xlabel(f"catalogue coverage@{k}")
     ax.set_ylabel(f"{metric}@{k}")
     ax.set_title("Accuracy against coverage")

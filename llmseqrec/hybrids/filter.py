@@ -61,7 +61,9 @@ class PopularityDiversityFilter(HybridRecommender):
     def _testing_instances(cls):
         from ..recommenders import SKNN
 
-        return [cls(recommender=SKNN(k=20, sample_size=100), popularity_quantile=0.3, candidates=15)]
+        return [
+            cls(recommender=SKNN(k=20, sample_size=100), popularity_quantile=0.3, candidates=15)
+        ]
 
     def _fit_hybrid(self, sequences, item_metadata):
         q = self.popularity_quantile
