@@ -180,16 +180,17 @@ def run_benchmark(
                 )
             for row in result["metrics"]:
                 records.append({"model": spec.label, "seed": seed, **row})
-            for timing in ("fit_seconds", "predict_seconds", "test_prompts_per_second"):
-                records.append(
-                    {
-                        "model": spec.label,
-                        "seed": seed,
-                        "metric": timing,
-                        "k": np.nan,
-                        "value": result[timing],
-                    }
-                )
+            for timing in _TIMINGS:
+                if result.get(timing) is not None:
+                    records.append(
+                        {
+                            "model": spec.label,
+                            "seed": seed,
+                            "metric": timing,
+                            "k": np.nan,
+                            "value": result[timing],
+                        }
+                    )
     results = pd.DataFrame(records)
     summary = summarize(results)
     results.to_csv(out / "results.csv", index=False)
