@@ -30,7 +30,7 @@ def genitem_examples(
     train, validation : list of message lists
     """
     usable = []
-    for sid, items in sessions.items():
+    for items in sessions.values():
         items = list(items)
         names = [titles.get(i) for i in items]
         if len(items) - 1 < min_prompt_items or not all(names):
