@@ -159,3 +159,36 @@ def test_catalogue_order_does_not_change_recommendations(perm, similarity, decay
         sessions[::-1], item_metadata=meta.iloc[list(perm)]
     )
     assert a.predict(prompts, k=6).tolist() == b.predict(prompts, k=6).tolist()
+
+
+@pytest.mark.parametrize("similarity", ["cosine", "dot", "euclidean"])
+def test_faiss_index_matches_exact_search(similarity):
+    pytest.importorskip("faiss")
+    rng = np.random.default_rng(1)
+    ids = [f"i{j}" for j in range(2000)]
+    emb = dict(zip(ids, rng.normal(size=(2000, 16))))
+    sessions = [list(rng.choice(ids, size=4, replace=False)) for _ in range(30)]
+    exact = LLMSeqSim(embeddings=emb, similarity=similarity).fit(sessions)
+    flat = LLMSeqSim(embeddings=emb, similarity=similarity, ann="flat", ann_candidates=20).fit(
+        sessions
+    )
+    hnsw = LLMSeqSim(embeddings=emb, similarity=similarity, ann="hnsw", ann_candidates=20).fit(
+        sessions
+    )
+    e, f, h = (m.predict(sessions, k=10) for m in (exact, flat, hnsw))
+    assert (e == f).mean() > 0.99  # faiss works in float32: rare swaps of near-ties only
+    recall = np.mean([len(set(a) & set(b)) / 10 for a, b in zip(e.tolist(), h.tolist())])
+    assert recall > 0.9
+    assert not any(
+        set(s) & set(r) for s, r in zip(sessions, h.tolist())
+    )  # prompt items still excluded
+
+
+def test_ann_model_saves_and_rebuilds_its_index(tmp_path):
+    pytest.importorskip("faiss")
+    model = LLMSeqSim(embeddings=VECS, ann="hnsw", ann_candidates=3).fit([["a", "b"]])
+    model.save(tmp_path / "m")
+    loaded = llmseqrec.load(tmp_path / "m")
+    assert loaded.predict([["a"]], k=3).tolist() == model.predict([["a"]], k=3).tolist()
+    with pytest.raises(ValueError, match="ann must be"):
+        LLMSeqSim(embeddings=VECS, ann="annoy").fit([["a"]])

@@ -10,6 +10,7 @@ import pandas as pd
 from ..base import Recommender
 from ..registry import register
 from ..text import EmbeddingReducer, item_vectors, l2_normalize
+from ..utils import import_optional
 from ._decay import canonical_decay
 from ._session_embedding import session_embeddings
 
@@ -53,6 +54,18 @@ class LLMSeqSim(Recommender):
         reduction, not otherwise.
     max_prompt_length : int or None, default=None
         Use only the last ``max_prompt_length`` prompt items.
+    ann : {None, "flat", "hnsw"}, default=None
+        Approximate-nearest-neighbour search with faiss (``pip install "llmseqrec[ann]"``)
+        for catalogues of millions of items: ``"hnsw"`` (graph index, sub-linear search) or
+        ``"flat"`` (exact faiss search). Only the ``ann_candidates`` best items per session
+        are scored; the rest get ``-inf``. ``None`` scores the whole catalogue with numpy.
+    ann_candidates : int, default=200
+        Items retrieved per session by the index (plus the prompt length, so excluded
+        prompt items never shorten the list).
+    hnsw_m : int, default=32
+        HNSW graph degree.
+    ef_search : int, default=256
+        HNSW search breadth (higher = more exact, slower).
     exclude_seen : bool, default=True
     handle_unknown : {"ignore", "error"}, default="ignore"
     random_state : int, optional
@@ -77,6 +90,10 @@ class LLMSeqSim(Recommender):
         class_column: str | None = None,
         normalize: bool | None = None,
         max_prompt_length: int | None = None,
+        ann: str | None = None,
+        ann_candidates: int = 200,
+        hnsw_m: int = 32,
+        ef_search: int = 256,
         exclude_seen: bool = True,
         handle_unknown: str = "ignore",
         random_state=None,
@@ -90,6 +107,10 @@ class LLMSeqSim(Recommender):
         self.class_column = class_column
         self.normalize = normalize
         self.max_prompt_length = max_prompt_length
+        self.ann = ann
+        self.ann_candidates = ann_candidates
+        self.hnsw_m = hnsw_m
+        self.ef_search = ef_search
         self.exclude_seen = exclude_seen
         self.handle_unknown = handle_unknown
         self.random_state = random_state
@@ -130,6 +151,8 @@ class LLMSeqSim(Recommender):
         if self.similarity not in _SIMILARITIES:
             raise ValueError(f"similarity must be one of {_SIMILARITIES}, got {self.similarity!r}")
         canonical_decay(self.decay)
+        if self.ann not in (None, "flat", "hnsw"):
+            raise ValueError(f"ann must be None, 'flat' or 'hnsw', got {self.ann!r}")
         if self.max_prompt_length is not None and self.max_prompt_length < 1:
             raise ValueError(
                 f"max_prompt_length must be >= 1 or None, got {self.max_prompt_length}"
@@ -165,6 +188,36 @@ class LLMSeqSim(Recommender):
         self._vectors = X
         self._sq_norms = (X**2).sum(axis=1)  # (n_items,)
         self._unit = l2_normalize(X)
+        self._index = self._build_index() if self.ann else None
+
+    def _build_index(self):
+        faiss = import_optional("faiss", extra="ann", purpose="LLMSeqSim(ann=...)")
+        base = self._unit if self.similarity == "cosine" else self._vectors
+        base = np.ascontiguousarray(base, dtype=np.float32)  # (n_items, dim)
+        metric = faiss.METRIC_L2 if self.similarity == "euclidean" else faiss.METRIC_INNER_PRODUCT
+        dim = base.shape[1]
+        if self.ann == "flat":
+            index = faiss.IndexFlatL2(dim) if metric == faiss.METRIC_L2 else faiss.IndexFlatIP(dim)
+        else:
+            index = faiss.IndexHNSWFlat(dim, self.hnsw_m, metric)
+            index.hnsw.efSearch = self.ef_search
+        index.add(base)
+        return index
+
+    def _ann_scores(self, S: np.ndarray, sequences) -> np.ndarray:
+        """Scores of the retrieved candidates, -inf elsewhere (b, n_items)."""
+        query = l2_normalize(S) if self.similarity == "cosine" else S
+        depth = min(self.ann_candidates + max(len(s) for s in sequences), len(self._vectors))
+        found, ids = self._index.search(
+            np.ascontiguousarray(query, dtype=np.float32), depth
+        )  # (b, depth)
+        if self.similarity == "euclidean":
+            found = 1.0 / (1.0 + np.sqrt(np.maximum(found, 0.0)))  # faiss returns squared L2
+        out = np.full((len(S), len(self._vectors)), -np.inf)
+        rows = np.repeat(np.arange(len(S)), depth)
+        valid = ids.ravel() >= 0
+        out[rows[valid], ids.ravel()[valid]] = found.ravel()[valid]
+        return out
 
     def session_embeddings(self, sequences: list[np.ndarray]) -> np.ndarray:
         """Session vectors for encoded prompts, shape (n_sessions, dim)."""
@@ -174,6 +227,8 @@ class LLMSeqSim(Recommender):
 
     def _score(self, sequences) -> np.ndarray:
         S = self.session_embeddings(sequences)  # (b, dim)
+        if self._index is not None:
+            return self._ann_scores(S, sequences)
         if self.similarity == "dot":
             return S @ self._vectors.T  # (b, n_items)
         if self.similarity == "cosine":
