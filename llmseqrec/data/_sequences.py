@@ -7,6 +7,8 @@ from collections.abc import Hashable, Mapping, Sequence
 import numpy as np
 import pandas as pd
 
+from ._ids import _as_id_array
+
 __all__ = ["to_sequences", "as_sequences", "session_times", "infer_columns"]
 
 _SESSION_CANDIDATES = ("session_id", "user_id", "SessionId", "UserId")
@@ -141,11 +143,4 @@ def as_sequences(sessions) -> tuple[list, list[np.ndarray]]:
 
 
 def _as_item_array(seq) -> np.ndarray:
-    if isinstance(seq, np.ndarray):
-        return seq
-    seq = list(seq)
-    if seq and all(isinstance(i, (int, np.integer)) and not isinstance(i, bool) for i in seq):
-        return np.asarray(seq, dtype=np.int64)
-    out = np.empty(len(seq), dtype=object)
-    out[:] = seq
-    return out
+    return seq if isinstance(seq, np.ndarray) else _as_id_array(list(seq))

@@ -10,7 +10,7 @@ from ..base import Recommender
 from ..data import inner_validation_split
 from ..metrics import ndcg_at_k
 from ..nn import ItemEmbedding, ProjectedTextEmbedding, full_softmax_loss, sampled_softmax_loss
-from ..text import REDUCTIONS, EmbeddingReducer, item_vectors
+from ..text import REDUCTIONS, item_vectors, reduce_item_vectors
 from ..training import TrainConfig, train_module
 from ..utils import check_random_state, resolve_device, torch_generator
 
@@ -39,6 +39,12 @@ class NeuralSequentialRecommender(Recommender):
     Subclasses define ``_build_encoder(n_items, item_embedding, generator)`` and, for
     masked training, override ``_training_batches``/``_prompt_inputs``.
     """
+
+    def _store(self, params: dict) -> None:
+        """Store the constructor's arguments unchanged (scikit-learn's rule), from ``locals()``."""
+        for name, value in params.items():
+            if name not in ("self", "__class__"):
+                setattr(self, name, value)
 
     # ------------------------------------------------------------------ catalogue
     @property
@@ -74,12 +80,9 @@ class NeuralSequentialRecommender(Recommender):
         if self.item_embeddings is None:
             self.emb_dim_ = self.emb_dim
             return ItemEmbedding(n_items, self.emb_dim, generator=generator)
-        source = (
-            None
-            if isinstance(self.item_embeddings, str) and self.item_embeddings == "default"
-            else self.item_embeddings
-        )
-        X = item_vectors(source, self.item_index_.ids, item_metadata)  # (n_items, text_dim)
+        X = item_vectors(
+            self.item_embeddings, self.item_index_.ids, item_metadata
+        )  # (n_items, text_dim)
         if self.permute_embeddings:  # the paper's control: same vectors, wrong items
             X = X[check_random_state(self.random_state).permutation(n_items)]
         if self.freeze_text:
@@ -87,18 +90,10 @@ class NeuralSequentialRecommender(Recommender):
             return ProjectedTextEmbedding(
                 torch.from_numpy(np.ascontiguousarray(X)), self.emb_dim, generator=generator
             )
-        labels = None
-        if self.reduction == "lda":
-            if self.class_column is None or item_metadata is None:
-                raise ValueError(
-                    "reduction='lda' needs class_column naming an item-metadata column of classes"
-                )
-            labels = item_metadata[self.class_column].fillna(-1).astype(str).to_numpy()
-        reducer = EmbeddingReducer(
-            self.reduction, self.emb_dim, random_state=self.random_state
-        ).fit(X, labels)
-        reduced = reducer.transform(X)  # (n_items, emb_dim'), not normalised (as the paper)
-        self.emb_dim_ = reducer.n_components_  # LDA may cap the width
+        # Reduced, un-normalised vectors (as the paper); LDA may cap the width.
+        reduced, self.emb_dim_ = reduce_item_vectors(
+            X, self.reduction, self.emb_dim, item_metadata, self.class_column, self.random_state
+        )
         return ItemEmbedding(n_items, self.emb_dim_, torch.from_numpy(reduced), generator=generator)
 
     # ------------------------------------------------------------------ training data

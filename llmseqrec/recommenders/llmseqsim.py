@@ -9,7 +9,7 @@ import pandas as pd
 
 from ..base import Recommender
 from ..registry import register
-from ..text import EmbeddingReducer, item_vectors, l2_normalize
+from ..text import item_vectors, l2_normalize, reduce_item_vectors
 from ..utils import import_optional
 from ._decay import canonical_decay
 from ._session_embedding import session_embeddings
@@ -166,17 +166,14 @@ class LLMSeqSim(Recommender):
             )
         X = item_vectors(self.embeddings, self.item_index_.ids, item_metadata)  # (n_items, d)
         if self.reduction is not None:
-            labels = None
-            if self.reduction == "lda":
-                if self.class_column is None or item_metadata is None:
-                    raise ValueError(
-                        "reduction='lda' needs class_column naming an item-metadata column of classes"
-                    )
-                labels = item_metadata[self.class_column].fillna(-1).astype(str).to_numpy()
-            reducer = EmbeddingReducer(
-                self.reduction, self.n_components, random_state=self.random_state
+            X, _ = reduce_item_vectors(
+                X,
+                self.reduction,
+                self.n_components,
+                item_metadata,
+                self.class_column,
+                self.random_state,
             )
-            X = reducer.fit(X, labels).transform(X)
         normalize = self.reduction is not None if self.normalize is None else self.normalize
         if normalize:
             X = l2_normalize(X)

@@ -90,42 +90,7 @@ class SASRec(NeuralSequentialRecommender):
         item_embeddings=None, reduction="pca", class_column=None, freeze_text=False, permute_embeddings=False, device=None,
         mixed_precision="auto", show_progress=True, exclude_seen=True, handle_unknown="ignore", random_state=None,
     ):  # fmt: skip
-        self.n_layers, self.n_heads = n_layers, n_heads
-        self.emb_dim, self.max_len, self.dropout, self.epochs, self.batch_size = (
-            emb_dim,
-            max_len,
-            dropout,
-            epochs,
-            batch_size,
-        )
-        self.lr, self.weight_decay, self.clip_norm, self.patience = (
-            lr,
-            weight_decay,
-            clip_norm,
-            patience,
-        )
-        self.val_frac, self.val_max_sessions, self.loss, self.n_negatives = (
-            val_frac,
-            val_max_sessions,
-            loss,
-            n_negatives,
-        )
-        self.item_embeddings, self.reduction, self.class_column = (
-            item_embeddings,
-            reduction,
-            class_column,
-        )
-        self.freeze_text, self.permute_embeddings = freeze_text, permute_embeddings
-        self.device, self.mixed_precision, self.show_progress = (
-            device,
-            mixed_precision,
-            show_progress,
-        )
-        self.exclude_seen, self.handle_unknown, self.random_state = (
-            exclude_seen,
-            handle_unknown,
-            random_state,
-        )
+        self._store(locals())
 
     @classmethod
     def _testing_instances(cls):
@@ -176,47 +141,7 @@ class BERT4Rec(NeuralSequentialRecommender):
         permute_embeddings=False, device=None, mixed_precision="auto", show_progress=True, exclude_seen=True,
         handle_unknown="ignore", random_state=None,
     ):  # fmt: skip
-        self.n_layers, self.n_heads, self.mask_prob, self.n_masked_copies = (
-            n_layers,
-            n_heads,
-            mask_prob,
-            n_masked_copies,
-        )
-        self.emb_dim, self.max_len, self.dropout, self.epochs, self.batch_size = (
-            emb_dim,
-            max_len,
-            dropout,
-            epochs,
-            batch_size,
-        )
-        self.lr, self.weight_decay, self.clip_norm, self.patience = (
-            lr,
-            weight_decay,
-            clip_norm,
-            patience,
-        )
-        self.val_frac, self.val_max_sessions, self.loss, self.n_negatives = (
-            val_frac,
-            val_max_sessions,
-            loss,
-            n_negatives,
-        )
-        self.item_embeddings, self.reduction, self.class_column = (
-            item_embeddings,
-            reduction,
-            class_column,
-        )
-        self.freeze_text, self.permute_embeddings = freeze_text, permute_embeddings
-        self.device, self.mixed_precision, self.show_progress = (
-            device,
-            mixed_precision,
-            show_progress,
-        )
-        self.exclude_seen, self.handle_unknown, self.random_state = (
-            exclude_seen,
-            handle_unknown,
-            random_state,
-        )
+        self._store(locals())
 
     @classmethod
     def _testing_instances(cls):
@@ -294,42 +219,7 @@ class GRU4Rec(NeuralSequentialRecommender):
         item_embeddings=None, reduction="pca", class_column=None, freeze_text=False, permute_embeddings=False, device=None,
         mixed_precision="auto", show_progress=True, exclude_seen=True, handle_unknown="ignore", random_state=None,
     ):  # fmt: skip
-        self.hidden_dim = hidden_dim
-        self.emb_dim, self.max_len, self.dropout, self.epochs, self.batch_size = (
-            emb_dim,
-            max_len,
-            dropout,
-            epochs,
-            batch_size,
-        )
-        self.lr, self.weight_decay, self.clip_norm, self.patience = (
-            lr,
-            weight_decay,
-            clip_norm,
-            patience,
-        )
-        self.val_frac, self.val_max_sessions, self.loss, self.n_negatives = (
-            val_frac,
-            val_max_sessions,
-            loss,
-            n_negatives,
-        )
-        self.item_embeddings, self.reduction, self.class_column = (
-            item_embeddings,
-            reduction,
-            class_column,
-        )
-        self.freeze_text, self.permute_embeddings = freeze_text, permute_embeddings
-        self.device, self.mixed_precision, self.show_progress = (
-            device,
-            mixed_precision,
-            show_progress,
-        )
-        self.exclude_seen, self.handle_unknown, self.random_state = (
-            exclude_seen,
-            handle_unknown,
-            random_state,
-        )
+        self._store(locals())
 
     @classmethod
     def _testing_instances(cls):

@@ -15,7 +15,7 @@ import scipy.sparse as sp
 
 from ..base import Recommender
 from ..registry import register
-from ..text import EmbeddingReducer, item_vectors, l2_normalize
+from ..text import item_vectors, l2_normalize, reduce_item_vectors
 from ._decay import canonical_decay, decay_weights
 from ._session_embedding import session_embeddings
 from ._variants import variant
@@ -161,28 +161,17 @@ class SKNN(Recommender):
             F.data[:] = 1.0
             self.followers_ = F  # (n_items, n_items): F[a, b] = b followed a
         if self.embeddings is not None:
-            X = item_vectors(
-                None
-                if isinstance(self.embeddings, str) and self.embeddings == "default"
-                else self.embeddings,
-                self.item_index_.ids,
-                item_metadata,
-            )
+            X = item_vectors(self.embeddings, self.item_index_.ids, item_metadata)
             if self.reduction is not None:
-                labels = None
-                if self.reduction == "lda":
-                    if self.class_column is None or item_metadata is None:
-                        raise ValueError(
-                            "reduction='lda' needs class_column naming an item-metadata column"
-                        )
-                    labels = item_metadata[self.class_column].fillna(-1).astype(str).to_numpy()
-                X = l2_normalize(
-                    EmbeddingReducer(
-                        self.reduction, self.n_components, random_state=self.random_state
-                    )
-                    .fit(X, labels)
-                    .transform(X)
+                X, _ = reduce_item_vectors(
+                    X,
+                    self.reduction,
+                    self.n_components,
+                    item_metadata,
+                    self.class_column,
+                    self.random_state,
                 )
+                X = l2_normalize(X)
             self.item_vectors_ = X.astype(np.float32)
             self.session_vectors_ = session_embeddings(
                 sequences, X.astype(np.float64), self.training_aggregation, self.training_decay

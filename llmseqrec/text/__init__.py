@@ -6,7 +6,7 @@ from ._encoder import BACKENDS, ItemTextEncoder
 from ._reduce import REDUCTIONS, EmbeddingReducer, l2_normalize
 from ._server import EmbeddingServer
 from ._templates import render_texts, template_fields
-from ._vectors import item_vectors
+from ._vectors import item_vectors, reduce_item_vectors
 
 __all__ = [
     "ItemTextEncoder",
@@ -18,6 +18,7 @@ __all__ = [
     "render_texts",
     "template_fields",
     "item_vectors",
+    "reduce_item_vectors",
     "EmbeddingCache",
     "text_hash",
     "EmbeddingAPIError",

@@ -8,7 +8,7 @@ import numpy as np
 import pandas as pd
 from sklearn.base import clone
 
-__all__ = ["item_vectors"]
+__all__ = ["item_vectors", "reduce_item_vectors"]
 
 
 def item_vectors(
@@ -18,11 +18,11 @@ def item_vectors(
 
     Parameters
     ----------
-    embeddings : ItemTextEncoder, mapping, DataFrame or None
+    embeddings : ItemTextEncoder, mapping, DataFrame, None or "default"
         An (unfitted or fitted) encoder applied to ``item_metadata``; a mapping
-        ``item id -> vector``; a DataFrame indexed by item id. ``None`` uses the default
-        :class:`ItemTextEncoder` (all-MiniLM-L6-v2 over titles). Items without a vector
-        get zeros.
+        ``item id -> vector``; a DataFrame indexed by item id. ``None`` or ``"default"``
+        use the default :class:`ItemTextEncoder` (all-MiniLM-L6-v2 over titles). Items
+        without a vector get zeros.
     item_ids : ndarray
         The catalogue (external ids, internal order).
     item_metadata : pandas.DataFrame or None
@@ -30,7 +30,7 @@ def item_vectors(
     """
     from ._encoder import ItemTextEncoder
 
-    if embeddings is None:
+    if embeddings is None or (isinstance(embeddings, str) and embeddings == "default"):
         embeddings = ItemTextEncoder()
     if isinstance(embeddings, ItemTextEncoder):
         if item_metadata is None:
@@ -51,3 +51,28 @@ def item_vectors(
         "embeddings must be an ItemTextEncoder, a mapping item id -> vector, a DataFrame indexed "
         f"by item id, or None; got {type(embeddings).__name__}"
     )
+
+
+def reduce_item_vectors(
+    X, reduction, n_components, item_metadata=None, class_column=None, random_state=None
+):
+    """Reduce catalogue vectors with :class:`EmbeddingReducer`, reading LDA's item classes
+    from ``item_metadata[class_column]``.
+
+    Returns
+    -------
+    reduced : ndarray of shape (n_items, n_components_)
+    n_components : int
+        The size produced (LDA caps it at n_classes - 1).
+    """
+    from ._reduce import EmbeddingReducer
+
+    labels = None
+    if reduction == "lda":
+        if class_column is None or item_metadata is None:
+            raise ValueError(
+                "reduction='lda' needs class_column naming an item-metadata column of classes"
+            )
+        labels = item_metadata[class_column].fillna(-1).astype(str).to_numpy()
+    reducer = EmbeddingReducer(reduction, n_components, random_state=random_state).fit(X, labels)
+    return reducer.transform(X), reducer.n_components_
