@@ -165,3 +165,23 @@ def test_neural_runs_record_training_speed(tmp_path):
     metrics = set(summary["metric"])
     assert {"seconds_per_epoch", "train_sequences_per_second", "epochs", "best_epoch"} <= metrics
     assert "train seq / s" in (tmp_path / "n" / "results.md").read_text()
+
+
+def test_hybrid_selection_is_reported(tmp_path):
+    cfg = load_config(
+        {
+            **BASE,
+            "seeds": [0],
+            "models": {
+                "switch": {
+                    "model": "PopularitySwitch",
+                    "popular": {"component": "SKNN", "k": 20, "sample_size": 100},
+                    "unpopular": {"component": "MostPopular"},
+                    "quantile": "auto",
+                }
+            },
+        }
+    )
+    run_benchmark(cfg, tmp_path / "h", log=lambda *_: None)
+    text = (tmp_path / "h" / "results.md").read_text()
+    assert "Chosen on the validation folds" in text and "`quantile` = **" in text

@@ -87,6 +87,16 @@ def render_markdown(summary: pd.DataFrame, meta: dict) -> str:
             timing.append(_cell(summary, m, "seconds_per_epoch", None, 1))
             timing.append(_cell(summary, m, "train_sequences_per_second", None, 0))
         lines.append(f"| {m} | {runs[m]} | " + " | ".join(cells + timing) + " |")
+    selections = meta.get("selections") or {}
+    if selections:
+        lines += [
+            "",
+            "Chosen on the validation folds (mean validation NDCG@20 per candidate value):",
+            "",
+        ]
+        for model, sel in selections.items():
+            grid = ", ".join(f"{k}: {v:.4f}" for k, v in sel["validation_ndcg20"].items())
+            lines.append(f"- {model}: `{sel['param']}` = **{sel['chosen']}** ({grid})")
     return "\n".join(lines) + "\n"
 
 

@@ -72,6 +72,8 @@ def run_single(model, split, data, k, popularity: str) -> dict:
         if predict_seconds > 0
         else None,
     }
+    if hasattr(model, "selection_"):  # hybrids: the value chosen on the validation folds
+        result["selection"] = model.selection_
     history = getattr(model, "history_", None)
     if history is not None:  # neural models: training speed
         per_epoch = float(np.mean(history.epoch_seconds))
@@ -131,7 +133,7 @@ def run_benchmark(
     data = load_benchmark_data(config.dataset, config.data_dir)
     split = make_split(data, config.protocol)
     stats = {**data.stats(), **split.stats()}
-    records = []
+    records, selections = [], {}
     n_models = len(config.models)
     for m, spec in enumerate(config.models, start=1):
         template = build_model(spec)
@@ -178,6 +180,8 @@ def run_benchmark(
                 log(
                     f"{tag}: NDCG@{max(config.k)} {ndcg:.4f} (fit {result['fit_seconds']:.1f} s, predict {result['predict_seconds']:.1f} s)"
                 )
+            if "selection" in result:
+                selections[spec.label] = result["selection"]
             for row in result["metrics"]:
                 records.append({"model": spec.label, "seed": seed, **row})
             for timing in _TIMINGS:
@@ -201,6 +205,7 @@ def run_benchmark(
         "machine": machine_info(),
         "date": date.today().isoformat(),
         "command": command,
+        "selections": selections,
     }
     _write_json(out / "results.json", {**meta, "summary": summary.to_dict("records")})
     (out / "results.md").write_text(render_markdown(summary, meta))

@@ -112,11 +112,13 @@ class HybridRecommender(Recommender):
                 recs = hybrid.predict(fold.test.prompts, k=20)
                 scores[value].append(ndcg_at_k([list(r) for r in recs], fold.test.targets, 20))
         means = {value: float(np.mean(v)) for value, v in scores.items()}
+        chosen = max(grid, key=lambda v: means[v])
         self.selection_ = {
             "param": param,
+            "chosen": chosen,
             "validation_ndcg20": {str(k): v for k, v in means.items()},
         }
-        return max(grid, key=lambda v: means[v])
+        return chosen
 
     def fit(self, sessions, item_metadata=None):
         self._fit_metadata = item_metadata
