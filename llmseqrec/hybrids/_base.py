@@ -66,6 +66,14 @@ class HybridRecommender(Recommender):
     def _part_scores(self, name: str, sequences: list[np.ndarray]) -> np.ndarray:
         """The part's raw scores on the hybrid's columns (-inf where it has no item), with the
         prompt items masked when ``exclude_seen`` (so rankings never waste slots on them)."""
+        cache = getattr(self, "_score_cache", None)
+        if cache is not None:  # during threshold selection the same prompts are scored per value
+            key = (name, tuple(len(s) for s in sequences), np.concatenate(sequences).tobytes())
+            if key not in cache:
+                self._score_cache = None
+                cache[key] = self._part_scores(name, sequences)
+                self._score_cache = cache
+            return cache[key].copy()
         part = self.parts_[name]
         prompts = [
             part.item_index_.encode(self.item_index_.ids[s - 1].tolist(), handle_unknown="ignore")
@@ -105,6 +113,7 @@ class HybridRecommender(Recommender):
         for fold in folds:
             hybrid = clone(self).set_params(**{param: grid[0]})
             hybrid.fit(fold.train, item_metadata=self._fit_metadata)
+            hybrid._score_cache = {}  # parts' scores do not depend on the value tried
             for value in grid:
                 hybrid.set_params(**{param: value})
                 encoded = [hybrid.item_index_.encode(seq.tolist()) for seq in fold.train.values()]
