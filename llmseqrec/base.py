@@ -255,12 +255,14 @@ class Recommender(BaseEstimator):
         _, codes = self._predict_codes(sessions, k)
         return self._decode(codes)
 
-    def _predict_codes(self, sessions, k: int) -> tuple[list, np.ndarray]:
+    def _predict_codes(self, sessions, k: int, return_scores: bool = False):
+        """(keys, codes) of the top-k; with ``return_scores`` also the chosen items' scores."""
         if isinstance(k, (bool, np.bool_)) or not isinstance(k, (int, np.integer)) or k < 1:
             raise ValueError(f"k must be a positive integer, got {k!r}")
         keys, encoded = self._encode_prompts(sessions)
         k_eff = min(int(k), self.n_items_)
         codes = np.zeros((len(encoded), k_eff), dtype=np.int64)
+        chosen = np.full((len(encoded), k_eff), np.nan, dtype=np.float32) if return_scores else None
         bs = self._batch_size()
         for start in range(0, len(encoded), bs):
             batch = encoded[start : start + bs]
@@ -269,8 +271,13 @@ class Recommender(BaseEstimator):
                 rows = np.repeat(np.arange(len(batch)), [len(s) for s in batch])
                 cols = np.concatenate(batch) - 1 if batch else np.zeros(0, int)
                 scores[rows, cols] = -np.inf
-            codes[start : start + len(batch)] = topk_codes(scores, k_eff)
-        return keys, codes
+            top = topk_codes(scores, k_eff)
+            codes[start : start + len(batch)] = top
+            if return_scores:  # PAD slots keep NaN; masked items are never chosen
+                chosen[start : start + len(batch)] = np.take_along_axis(
+                    scores, np.maximum(top - 1, 0), axis=1
+                )
+        return (keys, codes, chosen) if return_scores else (keys, codes)
 
     def _batch_size(self) -> int:
         return max(
@@ -295,23 +302,13 @@ class Recommender(BaseEstimator):
         pandas.DataFrame
             Columns ``session_id``, ``rank`` (1-based), ``item_id``, ``score``.
         """
-        keys, codes = self._predict_codes(sessions, k)
-        _, encoded = self._encode_prompts(sessions)
-        rows = []
-        bs = self._batch_size()
-        for start in range(0, len(encoded), bs):
-            batch_scores = self._batch_scores(encoded[start : start + bs])
-            for r, key in enumerate(keys[start : start + bs]):
-                for rank, code in enumerate(codes[start + r], start=1):
-                    if code != PAD:
-                        rows.append(
-                            (
-                                key,
-                                rank,
-                                self.item_index_.ids[code - 1],
-                                float(batch_scores[r, code - 1]),
-                            )
-                        )
+        keys, codes, scores = self._predict_codes(sessions, k, return_scores=True)
+        rows = [
+            (key, rank, self.item_index_.ids[code - 1], float(score))
+            for key, row, row_scores in zip(keys, codes, scores)
+            for rank, (code, score) in enumerate(zip(row, row_scores), start=1)
+            if code != PAD
+        ]
         return pd.DataFrame(rows, columns=["session_id", "rank", "item_id", "score"])
 
     # ------------------------------------------------------------------ persistence

@@ -5,14 +5,13 @@ from __future__ import annotations
 import json
 import os
 import re
-import time
 from datetime import date
 from pathlib import Path
 
 import numpy as np
 import pandas as pd
 
-from ..metrics import compute_metrics, item_counts_from
+from ..metrics import evaluate
 from ._config import BenchmarkConfig, build_model
 from ._data import load_benchmark_data, make_split
 from ._machine import machine_info
@@ -52,21 +51,13 @@ def _seeds_for(model, seeds):
 
 def run_single(model, split, data, k, popularity: str) -> dict:
     """Fit on ``split.train``, predict the test prompts, evaluate; returns metrics and timings."""
-    start = time.perf_counter()
-    model.fit(split.train, item_metadata=data.items)
-    fit_seconds = time.perf_counter() - start
-    start = time.perf_counter()
-    recs = model.predict(split.test.prompts, k=max(k))
-    predict_seconds = time.perf_counter() - start
-    counts = (
-        item_counts_from(split.train.values()) if popularity == "train" else split.all_item_counts
+    table = evaluate(
+        model, split, k, popularity, fit_params={"item_metadata": data.items}, show_progress=False
     )
-    table = compute_metrics(
-        [list(r) for r in recs], split.test.targets, k, n_items=split.n_items, item_counts=counts
-    )
+    predict_seconds = table.attrs["predict_seconds"]
     result = {
         "metrics": table.to_dict("records"),
-        "fit_seconds": fit_seconds,
+        "fit_seconds": table.attrs["fit_seconds"],
         "predict_seconds": predict_seconds,
         "test_prompts_per_second": len(split.test) / predict_seconds
         if predict_seconds > 0

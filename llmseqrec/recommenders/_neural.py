@@ -6,7 +6,7 @@ import numpy as np
 import pandas as pd
 import torch
 
-from ..base import Recommender
+from ..base import Recommender, topk_codes
 from ..data import inner_validation_split
 from ..metrics import ndcg_at_k
 from ..nn import ItemEmbedding, ProjectedTextEmbedding, full_softmax_loss, sampled_softmax_loss
@@ -165,8 +165,7 @@ class NeuralSequentialRecommender(Recommender):
                 scores = self._module_scores(mod, prompts)
                 rows = np.repeat(np.arange(len(prompts)), [len(p) for p in prompts])
                 scores[rows, np.concatenate(prompts) - 1] = -np.inf
-                top = np.argsort(-scores, axis=1, kind="stable")[:, :20] + 1
-                return ndcg_at_k(top, targets, 20)
+                return ndcg_at_k(topk_codes(scores, min(20, scores.shape[1])), targets, 20)
 
         mp = (
             self.mixed_precision == "auto"
