@@ -68,6 +68,37 @@ def test_ssknn_sequential_weights():
     assert s["c"] == pytest.approx(1 * 0.5 + 1 * 1.0) and s["d"] == pytest.approx(1.0)
 
 
+def test_neighbour_decay_weights_by_most_recent_common_item():
+    # Prompt [a, b]: s1 (a, c) last shares a at distance 1; s2 (b, c, d) shares b at distance 0.
+    model = SKNN(k=10, similarity="dot", neighbour_decay="harmonic").fit(TRAIN)
+    s = scores(model, ["a", "b"], ["c", "d"])
+    assert s["c"] == pytest.approx(1 * (1 / 2) + 1 * 1.0) and s["d"] == pytest.approx(1.0)
+    quad = SKNN(k=10, similarity="dot", neighbour_decay="quadratic").fit(TRAIN)
+    prompt = ["a", "e", "b"]  # s1 now shares a at distance 2 -> 1/9; s3 (e) at distance 1
+    s = scores(quad, prompt, ["c"])
+    assert s["c"] == pytest.approx(1 / 9 + 1.0)
+    # S-SKNN's weighting is the scaling_linear neighbour decay.
+    a = SKNN(k=10, similarity="dot", neighbour_decay="scaling_linear").fit(TRAIN)
+    b = SSKNN(k=10, similarity="dot").fit(TRAIN)
+    np.testing.assert_allclose(
+        a.predict_scores([prompt], items=["c", "d"]), b.predict_scores([prompt], items=["c", "d"])
+    )
+    with pytest.raises(ValueError, match="set only one"):
+        SKNN(sequential_weighting=True, neighbour_decay="harmonic").fit(TRAIN)
+
+
+def test_idf_weighting_strength():
+    model = SKNN(k=10, idf_weighting=2.5).fit(TRAIN)
+    s = scores(model, ["b"], ["d"])
+    assert s["d"] == pytest.approx(1 / math.sqrt(3) * (1 + 2.5 * math.log(4 / 1)))
+    same = SKNN(k=10, idf_weighting=1.0).fit(TRAIN)
+    np.testing.assert_allclose(
+        same.predict_scores([["b"]]), SKNN(k=10, idf_weighting=True).fit(TRAIN).predict_scores([["b"]])
+    )
+    with pytest.raises(ValueError, match="idf_weighting"):
+        SKNN(idf_weighting=-1.0).fit(TRAIN)
+
+
 def test_sfsknn_keeps_only_followers():
     model = SFSKNN(k=10, backfill=None).fit(TRAIN)
     recs = model.predict([["b"]], k=3)[0].tolist()

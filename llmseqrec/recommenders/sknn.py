@@ -44,13 +44,21 @@ class SKNN(Recommender):
     similarity : {"cosine", "dot"}, default="cosine"
         Between the (weighted) prompt vector and binary session vectors; with
         embeddings, between session embeddings.
-    idf_weighting : bool, default=False
-        Multiply item scores by ``1 + ln(n_sessions / df(item))``.
+    idf_weighting : bool or float, default=False
+        ``True`` multiplies item scores by ``1 + ln(n_sessions / df(item))``; a float
+        ``w`` by ``1 + w * ln(n_sessions / df(item))`` (session-rec's form; ``w = 1`` is
+        the same as ``True``).
     decay : str or None, default=None
         Prompt position weights (V-SKNN): ``"linear"``, ``"log"``, ``"harmonic"``,
         ``"quadratic"``, or any LLMSeqSim decay name.
     sequential_weighting : bool, default=False
-        S-SKNN: weight a neighbour by ``(position of its most recent common item + 1) / L``.
+        S-SKNN: weight a neighbour by ``(position of its most recent common item + 1) / L``
+        (the same as ``neighbour_decay="scaling_linear"``).
+    neighbour_decay : str or None, default=None
+        Weight each neighbour's contribution by a decay (any name of ``decay``) of the
+        distance ``d`` from the end of the prompt to the most recent prompt item the
+        neighbour holds: ``"harmonic"`` gives ``1 / (d + 1)``, session-rec's
+        ``div_score`` weighting of V-SKNN. Cannot be combined with ``sequential_weighting``.
     sequential_filter : bool, default=False
         SF-SKNN: keep only items that followed the last prompt item in some training session.
     last_n_items : int or None, default=None
@@ -83,6 +91,7 @@ class SKNN(Recommender):
         idf_weighting: bool = False,
         decay: str | None = None,
         sequential_weighting: bool = False,
+        neighbour_decay: str | None = None,
         sequential_filter: bool = False,
         last_n_items: int | None = None,
         embeddings=None,
@@ -104,6 +113,7 @@ class SKNN(Recommender):
         self.idf_weighting = idf_weighting
         self.decay = decay
         self.sequential_weighting = sequential_weighting
+        self.neighbour_decay = neighbour_decay
         self.sequential_filter = sequential_filter
         self.last_n_items = last_n_items
         self.embeddings = embeddings
@@ -142,6 +152,16 @@ class SKNN(Recommender):
                 raise ValueError(f"{name} must be a positive integer, got {value!r}")
         canonical_decay(self.decay)
         canonical_decay(self.training_decay)
+        canonical_decay(self.neighbour_decay)
+        if self.sequential_weighting and self.neighbour_decay is not None:
+            raise ValueError(
+                "sequential_weighting=True is neighbour_decay='scaling_linear'; set only one"
+            )
+        w = self.idf_weighting
+        if isinstance(w, (bool, np.bool_)):
+            pass
+        elif not isinstance(w, (int, float, np.integer, np.floating)) or w < 0:
+            raise ValueError(f"idf_weighting must be a bool or a float >= 0, got {w!r}")
 
     def _fit(self, sequences, item_metadata) -> None:
         self._check_params()
@@ -152,7 +172,7 @@ class SKNN(Recommender):
         M.data[:] = 1.0  # binary: repeated items count once
         self.session_items_ = M  # (n_sessions, n_items)
         df = np.asarray((M > 0).sum(axis=0)).ravel()
-        self.idf_ = 1.0 + np.log(len(sequences) / np.maximum(df, 1))  # (n_items,)
+        self.idf_ = np.log(len(sequences) / np.maximum(df, 1))  # (n_items,) ln(N / df)
         self.session_norms_ = np.sqrt(np.asarray(M.sum(axis=1)).ravel())  # (n_sessions,)
         if self.sequential_filter:
             a = np.concatenate([s[:-1] for s in sequences]) - 1 if sequences else np.zeros(0, int)
@@ -238,8 +258,9 @@ class SKNN(Recommender):
             if len(keep) > self.k:  # top-k neighbours; ties -> more recent first
                 top = np.lexsort((-keep, -sims))[: self.k]
                 keep, sims = keep[top], sims[top]
-            if self.sequential_weighting:
-                sims = sims * self._sequential_weights(prompt, keep)
+            neighbour_decay = "scaling_linear" if self.sequential_weighting else self.neighbour_decay
+            if neighbour_decay is not None:
+                sims = sims * self._neighbour_weights(prompt, keep, neighbour_decay)
             nb_rows.append(np.full(len(keep), r))
             nb_cols.append(keep)
             nb_vals.append(sims)
@@ -248,8 +269,8 @@ class SKNN(Recommender):
             shape=(len(prompts), M.shape[0]),
         )
         scores = np.asarray((N @ M).todense())  # (b, n_items)
-        if self.idf_weighting:
-            scores *= self.idf_[None, :]
+        if self.idf_weighting is not False and float(self.idf_weighting) > 0:
+            scores *= 1.0 + float(self.idf_weighting) * self.idf_[None, :]
         if self.sequential_filter:
             last = np.array([p[-1] - 1 for p in prompts])
             scores = np.where(self.followers_[last].toarray() > 0, scores, 0.0)
@@ -260,16 +281,20 @@ class SKNN(Recommender):
             return np.where(hit, scores, fill[None, :])
         return np.where(hit, scores, -np.inf)
 
-    def _sequential_weights(self, prompt: np.ndarray, neighbours: np.ndarray) -> np.ndarray:
-        """(position of the most recent prompt item the neighbour holds + 1) / |prompt|."""
-        position = np.zeros(self.session_items_.shape[1] + 1)
+    def _neighbour_weights(self, prompt: np.ndarray, neighbours: np.ndarray, decay) -> np.ndarray:
+        """Decay of the distance from the prompt's end to each neighbour's most recent common item.
+
+        With ``"scaling_linear"`` this is S-SKNN's ``(position + 1) / |prompt|``.
+        """
+        position = np.zeros(self.session_items_.shape[1] + 1, dtype=np.int64)
         position[prompt] = np.arange(1, len(prompt) + 1)  # 1-based position, 0 = absent
         M = self.session_items_
-        weights = np.empty(len(neighbours))
+        most_recent = np.empty(len(neighbours), dtype=np.int64)
         for j, n in enumerate(neighbours):
             items = M.indices[M.indptr[n] : M.indptr[n + 1]] + 1
-            weights[j] = position[items].max() / len(prompt)
-        return weights
+            most_recent[j] = position[items].max()  # >= 1: every neighbour shares an item
+        per_position = decay_weights(decay, len(prompt))  # (L,), oldest first
+        return per_position[most_recent - 1]
 
     # ------------------------------------------------------------------ persistence
     def _get_state(self):
@@ -284,7 +309,7 @@ class SKNN(Recommender):
     def _set_state(self, arrays, extra):
         M = _csr_from_arrays("session_items", arrays)
         self.session_items_ = M
-        self.idf_ = 1.0 + np.log(M.shape[0] / np.maximum(np.asarray(M.sum(axis=0)).ravel(), 1))
+        self.idf_ = np.log(M.shape[0] / np.maximum(np.asarray(M.sum(axis=0)).ravel(), 1))
         self.session_norms_ = np.sqrt(np.asarray(M.sum(axis=1)).ravel())
         if self.sequential_filter:
             self.followers_ = _csr_from_arrays("followers", arrays)

@@ -6,16 +6,13 @@ Backends are plain classes built by :class:`~llmseqrec.text.ItemTextEncoder` ins
 
 from __future__ import annotations
 
-import json
 import os
-import time
-import urllib.error
-import urllib.request
 
 import numpy as np
 from tqdm.auto import tqdm
 
 from ..utils import import_optional
+from ..utils._http import post_json
 
 __all__ = [
     "default_sentence_transformer",
@@ -136,43 +133,20 @@ class OpenAIEmbeddingsBackend:
         self.batch_size, self.max_retries, self.timeout = batch_size, max_retries, timeout
 
     def _post(self, texts: list[str]) -> list[list[float]]:
-        body = json.dumps({"model": self.model, "input": texts}).encode()
-        headers = {"Content-Type": "application/json"}
-        if self.api_key:
-            headers["Authorization"] = f"Bearer {self.api_key}"
         url = f"{self.api_base}/embeddings"
-        delay = self._initial_delay
-        for attempt in range(self.max_retries + 1):
-            request = urllib.request.Request(url, data=body, headers=headers, method="POST")
-            try:
-                with urllib.request.urlopen(request, timeout=self.timeout) as response:
-                    payload = json.loads(response.read())
-                data = sorted(payload["data"], key=lambda d: d["index"])
-                if len(data) != len(texts):
-                    raise EmbeddingAPIError(
-                        f"{url} returned {len(data)} embeddings for {len(texts)} inputs"
-                    )
-                return [d["embedding"] for d in data]
-            except urllib.error.HTTPError as exc:
-                detail = exc.read().decode(errors="replace")[:300]
-                if exc.code in (401, 403):
-                    raise EmbeddingAPIError(
-                        f"{url} refused the API key (HTTP {exc.code}): {detail}. Set the key in the "
-                        "environment variable named by api_key_env (default OPENAI_API_KEY)."
-                    ) from exc
-                if exc.code != 429 and exc.code < 500:
-                    raise EmbeddingAPIError(
-                        f"{url} rejected the request (HTTP {exc.code}): {detail}"
-                    ) from exc
-                error = f"HTTP {exc.code}: {detail}"
-            except (urllib.error.URLError, TimeoutError, ConnectionError) as exc:
-                error = str(exc)
-            if attempt < self.max_retries:
-                time.sleep(delay)
-                delay = min(delay * 2, 30.0)
-        raise EmbeddingAPIError(
-            f"{url} failed after {self.max_retries + 1} attempts; last error: {error}"
+        payload = post_json(
+            url,
+            {"model": self.model, "input": texts},
+            api_key=self.api_key,
+            max_retries=self.max_retries,
+            timeout=self.timeout,
+            initial_delay=self._initial_delay,
+            error_cls=EmbeddingAPIError,
         )
+        data = sorted(payload["data"], key=lambda d: d["index"])
+        if len(data) != len(texts):
+            raise EmbeddingAPIError(f"{url} returned {len(data)} embeddings for {len(texts)} inputs")
+        return [d["embedding"] for d in data]
 
     def encode(self, texts: list[str], show_progress: bool = True) -> np.ndarray:
         rows = []

@@ -1,0 +1,155 @@
+"""JSON over HTTP with the standard library: a retrying client and a small threaded server.
+
+Both OpenAI-compatible pieces of the library use them: the embeddings and chat-completions
+backends (client) and the local servers the tests and users run (server).
+"""
+
+from __future__ import annotations
+
+import json
+import threading
+import time
+import urllib.error
+import urllib.request
+from collections.abc import Callable
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+
+__all__ = ["post_json", "JSONServer", "HTTPRequestError"]
+
+
+class HTTPRequestError(RuntimeError):
+    """An HTTP JSON request failed (after retries where retrying made sense)."""
+
+
+def post_json(
+    url: str,
+    payload: dict,
+    api_key: str | None = None,
+    max_retries: int = 5,
+    timeout: float = 60.0,
+    initial_delay: float = 1.0,
+    error_cls: type[Exception] = HTTPRequestError,
+) -> dict:
+    """POST ``payload`` as JSON and return the decoded JSON answer.
+
+    Rate limits (429), server errors (5xx) and network errors are retried with exponential
+    backoff (``initial_delay`` doubling up to 30 s); authentication errors (401/403) and
+    other client errors fail at once with the server's message.
+    """
+    body = json.dumps(payload).encode()
+    headers = {"Content-Type": "application/json"}
+    if api_key:
+        headers["Authorization"] = f"Bearer {api_key}"
+    delay, error = initial_delay, ""
+    for attempt in range(max_retries + 1):
+        request = urllib.request.Request(url, data=body, headers=headers, method="POST")
+        try:
+            with urllib.request.urlopen(request, timeout=timeout) as response:
+                return json.loads(response.read())
+        except urllib.error.HTTPError as exc:
+            detail = exc.read().decode(errors="replace")[:300]
+            if exc.code in (401, 403):
+                raise error_cls(
+                    f"{url} refused the API key (HTTP {exc.code}): {detail}. Set the key in the "
+                    "environment variable named by api_key_env (default OPENAI_API_KEY)."
+                ) from exc
+            if exc.code != 429 and exc.code < 500:
+                raise error_cls(f"{url} rejected the request (HTTP {exc.code}): {detail}") from exc
+            error = f"HTTP {exc.code}: {detail}"
+        except (urllib.error.URLError, TimeoutError, ConnectionError) as exc:
+            error = str(exc)
+        if attempt < max_retries:
+            time.sleep(delay)
+            delay = min(delay * 2, 30.0)
+    raise error_cls(f"{url} failed after {max_retries + 1} attempts; last error: {error}")
+
+
+class JSONServer:
+    """Serve JSON ``POST`` routes on ``host:port`` from a background thread.
+
+    Parameters
+    ----------
+    routes : dict
+        ``{path: handler}``; ``handler(request_dict) -> answer_dict`` (raise ``ValueError``,
+        ``KeyError`` or ``TypeError`` for a malformed request: HTTP 400). ``/v1/x`` also
+        answers at ``/x``.
+    host, port : str, int
+        ``port=0`` picks a free port (see :attr:`url`).
+    api_key : str, optional
+        When set, requests must carry ``Authorization: Bearer <api_key>`` (else HTTP 401).
+    fail_first : int, default=0
+        Answer the first ``fail_first`` requests with HTTP 503 (to exercise client retries).
+    """
+
+    def __init__(
+        self,
+        routes: dict[str, Callable[[dict], dict]],
+        host: str = "127.0.0.1",
+        port: int = 0,
+        api_key: str | None = None,
+        fail_first: int = 0,
+    ):
+        self.api_key, self.failures_left, self.requests = api_key, fail_first, 0
+        self._routes = {}
+        for path, handler in routes.items():
+            self._routes[path.rstrip("/")] = handler
+            self._routes[path.rstrip("/").removeprefix("/v1")] = handler
+        self._lock = threading.Lock()
+        outer = self
+
+        class Handler(BaseHTTPRequestHandler):
+            def log_message(self, *args):  # keep test output quiet
+                pass
+
+            def _reply(self, code: int, payload: dict):
+                body = json.dumps(payload).encode()
+                self.send_response(code)
+                self.send_header("Content-Type", "application/json")
+                self.send_header("Content-Length", str(len(body)))
+                self.end_headers()
+                self.wfile.write(body)
+
+            def do_POST(self):
+                raw = self.rfile.read(int(self.headers.get("Content-Length") or 0))
+                with outer._lock:
+                    outer.requests += 1
+                    fail = outer.failures_left > 0
+                    outer.failures_left -= int(fail)
+                handler = outer._routes.get(self.path.rstrip("/"))
+                if handler is None:
+                    return self._reply(404, {"error": {"message": f"no route {self.path}"}})
+                if outer.api_key and self.headers.get("Authorization") != f"Bearer {outer.api_key}":
+                    return self._reply(401, {"error": {"message": "invalid API key"}})
+                if fail:
+                    return self._reply(503, {"error": {"message": "temporarily unavailable"}})
+                try:
+                    answer = handler(json.loads(raw))
+                except (ValueError, KeyError, TypeError) as exc:
+                    return self._reply(400, {"error": {"message": f"bad request: {exc}"}})
+                self._reply(200, answer)
+
+        self._server = ThreadingHTTPServer((host, port), Handler)
+        self._thread = None
+
+    @property
+    def url(self) -> str:
+        """Base URL to use as ``api_base`` (``http://host:port/v1``)."""
+        host, port = self._server.server_address[:2]
+        return f"http://{host}:{port}/v1"
+
+    def start(self):
+        """Serve in a background thread."""
+        self._thread = threading.Thread(target=self._server.serve_forever, daemon=True)
+        self._thread.start()
+        return self
+
+    def stop(self) -> None:
+        """Stop serving and release the port."""
+        self._server.shutdown()
+        self._server.server_close()
+
+    def __enter__(self):
+        return self.start()
+
+    def __exit__(self, *exc):
+        self.stop()
