@@ -1,13 +1,23 @@
 """Building blocks of LLMSeqPrompt (a fine-tuned causal LM as the recommender).
 
-Available so far: the paper's prompt templates for the four variants, answer parsers and
-the mapping of generated names back to catalogue items, and the export of GenItem
-fine-tuning data in the OpenAI chat JSONL format. The recommender itself
-(fine-tuning, generation, the HTTP backend) is not implemented yet.
+Prompts of the paper's four variants and their parsers, the mapping of generated names
+back to catalogue items, the completion-only tokenisation and fine-tuning loop (LoRA via
+peft), generation from a local model or an OpenAI-compatible chat endpoint, a local chat
+server, chat-JSONL export, and a tiny offline causal LM for tests. The recommender is
+:class:`llmseqrec.recommenders.LLMSeqPrompt`.
 """
 
 from ._export import genitem_examples, write_chat_jsonl
+from ._finetune import apply_lora, completion_loss, finetune_causal_lm
+from ._generate import ChatAPIError, ChatCompletionsClient, LocalGenerator
 from ._mapping import MappingStats, NameMapper
+from ._model import (
+    CHATML_TEMPLATE,
+    DEFAULT_BASE_MODEL,
+    load_causal_lm,
+    prepare_tokenizer,
+    resolve_base_model,
+)
 from ._prompts import (
     PAPER_TEMPLATES,
     PromptTemplates,
@@ -17,6 +27,9 @@ from ._prompts import (
     parse_item,
     parse_numbered_list,
 )
+from ._server import ChatServer
+from ._tiny import tiny_causal_lm
+from ._tokenize import IGNORE_INDEX, encode_example, pad_batch, render_prompt
 
 __all__ = [
     "PromptTemplates",
@@ -30,4 +43,21 @@ __all__ = [
     "MappingStats",
     "genitem_examples",
     "write_chat_jsonl",
+    "DEFAULT_BASE_MODEL",
+    "CHATML_TEMPLATE",
+    "resolve_base_model",
+    "load_causal_lm",
+    "prepare_tokenizer",
+    "IGNORE_INDEX",
+    "render_prompt",
+    "encode_example",
+    "pad_batch",
+    "apply_lora",
+    "completion_loss",
+    "finetune_causal_lm",
+    "LocalGenerator",
+    "ChatCompletionsClient",
+    "ChatAPIError",
+    "ChatServer",
+    "tiny_causal_lm",
 ]

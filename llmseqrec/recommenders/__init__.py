@@ -1,5 +1,6 @@
 """Built-in recommenders (importing this module registers them)."""
 
+from .llmseqprompt import LLMSeqPrompt
 from .llmseqsim import LLMSeqSim
 from .popular import MostPopular
 from .sequential import BERT4Rec, GRU4Rec, LLM2BERT4Rec, LLM2GRU4Rec, LLM2SASRec, SASRec
@@ -14,6 +15,7 @@ __all__ = [
     "LLM2GRU4Rec",
     "MostPopular",
     "LLMSeqSim",
+    "LLMSeqPrompt",
     "SKNN",
     "VSKNN",
     "SSKNN",

@@ -258,7 +258,9 @@ class SKNN(Recommender):
             if len(keep) > self.k:  # top-k neighbours; ties -> more recent first
                 top = np.lexsort((-keep, -sims))[: self.k]
                 keep, sims = keep[top], sims[top]
-            neighbour_decay = "scaling_linear" if self.sequential_weighting else self.neighbour_decay
+            neighbour_decay = (
+                "scaling_linear" if self.sequential_weighting else self.neighbour_decay
+            )
             if neighbour_decay is not None:
                 sims = sims * self._neighbour_weights(prompt, keep, neighbour_decay)
             nb_rows.append(np.full(len(keep), r))

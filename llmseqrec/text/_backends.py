@@ -145,7 +145,9 @@ class OpenAIEmbeddingsBackend:
         )
         data = sorted(payload["data"], key=lambda d: d["index"])
         if len(data) != len(texts):
-            raise EmbeddingAPIError(f"{url} returned {len(data)} embeddings for {len(texts)} inputs")
+            raise EmbeddingAPIError(
+                f"{url} returned {len(data)} embeddings for {len(texts)} inputs"
+            )
         return [d["embedding"] for d in data]
 
     def encode(self, texts: list[str], show_progress: bool = True) -> np.ndarray:

