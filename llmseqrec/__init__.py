@@ -10,7 +10,16 @@ from ._version import __version__
 from .base import Recommender
 from .metrics import evaluate
 from .persistence import load
-from .recommenders import SFSKNN, SKNN, SSKNN, VSKNN, LLMSeqSim, MostPopular, SKNNEmb
+from .recommenders import (
+    SFSKNN,
+    SKNN,
+    SSKNN,
+    VSKNN,
+    LLMSeqPrompt,
+    LLMSeqSim,
+    MostPopular,
+    SKNNEmb,
+)
 from .registry import all_recommenders, register
 
 __all__ = [
@@ -18,6 +27,7 @@ __all__ = [
     "Recommender",
     "MostPopular",
     "LLMSeqSim",
+    "LLMSeqPrompt",
     "SKNN",
     "VSKNN",
     "SSKNN",

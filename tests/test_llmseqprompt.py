@@ -312,6 +312,9 @@ def test_local_generator_is_seeded_and_greedy_is_deterministic(tiny):
     a = gen.generate(conv, n=2, temperature=1.0, max_new_tokens=6, seed=3)
     assert a == gen.generate(conv, n=2, temperature=1.0, max_new_tokens=6, seed=3)
     assert a != gen.generate(conv, n=2, temperature=1.0, max_new_tokens=6, seed=4)
+    # n samples from one shared prompt encoding are the samples of n separate encodings
+    plain = LocalGenerator(model, tok, batch_size=2, share_prefix=False)
+    assert a == plain.generate(conv, n=2, temperature=1.0, max_new_tokens=6, seed=3)
     greedy = gen.generate(conv, n=2, temperature=0.0, max_new_tokens=6)
     assert greedy[0][0] == greedy[0][1]
     state = torch.random.get_rng_state()

@@ -93,7 +93,8 @@ def test_idf_weighting_strength():
     assert s["d"] == pytest.approx(1 / math.sqrt(3) * (1 + 2.5 * math.log(4 / 1)))
     same = SKNN(k=10, idf_weighting=1.0).fit(TRAIN)
     np.testing.assert_allclose(
-        same.predict_scores([["b"]]), SKNN(k=10, idf_weighting=True).fit(TRAIN).predict_scores([["b"]])
+        same.predict_scores([["b"]]),
+        SKNN(k=10, idf_weighting=True).fit(TRAIN).predict_scores([["b"]]),
     )
     with pytest.raises(ValueError, match="idf_weighting"):
         SKNN(idf_weighting=-1.0).fit(TRAIN)

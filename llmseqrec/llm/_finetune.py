@@ -27,14 +27,24 @@ def apply_lora(
 
 
 def completion_loss(model, batch):
-    """Mean next-token cross-entropy over the answer tokens of a padded batch."""
+    """Mean next-token cross-entropy over the answer tokens of a padded batch.
+
+    Only positions that predict an answer token are projected onto the vocabulary
+    (``logits_to_keep``), which saves most of the output layer's work on long prompts.
+    """
     import torch.nn.functional as F
 
     input_ids, attention_mask, labels = batch  # each (B, T)
-    logits = model(input_ids=input_ids, attention_mask=attention_mask).logits  # (B, T, V)
-    # Position t predicts token t + 1.
-    logits = logits[:, :-1].float()  # (B, T-1, V)
-    targets = labels[:, 1:]  # (B, T-1)
+    targets = labels[:, 1:]  # (B, T-1): position t predicts token t + 1
+    keep = (targets != IGNORE_INDEX).any(dim=0).nonzero().squeeze(1)  # (K,) positions
+    try:
+        logits = model(
+            input_ids=input_ids, attention_mask=attention_mask, logits_to_keep=keep
+        ).logits  # (B, K, V)
+    except TypeError:  # a model without logits_to_keep: project every position
+        logits = model(input_ids=input_ids, attention_mask=attention_mask).logits[:, keep]
+    targets = targets[:, keep]  # (B, K)
+    logits = logits.float()
     return F.cross_entropy(
         logits.reshape(-1, logits.shape[-1]), targets.reshape(-1), ignore_index=IGNORE_INDEX
     )

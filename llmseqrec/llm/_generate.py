@@ -29,14 +29,44 @@ class LocalGenerator:
     device : str
     batch_size : int, default=8
         Conversations per ``generate`` call (each yields ``n`` sequences).
+    share_prefix : bool, default=True
+        With ``n > 1`` samples, encode each prompt once and share its key/value cache.
     """
 
-    def __init__(self, model, tokenizer, device: str = "cpu", batch_size: int = 8):
-        self.model, self.tokenizer, self.device, self.batch_size = (
-            model,
-            tokenizer,
-            device,
-            batch_size,
+    def __init__(
+        self, model, tokenizer, device: str = "cpu", batch_size: int = 8, share_prefix: bool = True
+    ):
+        self.model, self.tokenizer, self.device = model, tokenizer, device
+        self.batch_size, self.share_prefix = batch_size, share_prefix
+
+    def _sample_shared_prefix(self, enc: dict, n: int, kwargs: dict):
+        """``n`` samples per prompt with the prompt encoded once, not ``n`` times.
+
+        ``generate(num_return_sequences=n)`` copies each prompt ``n`` times before encoding
+        it; for short answers to long prompts (GenItem: 20 titles of a few tokens) that
+        prefill is most of the work. Here all but the last prompt token are run once, the
+        key/value cache is repeated ``n`` times, and ``generate`` continues from it.
+        """
+        from transformers import DynamicCache
+
+        ids, mask = enc["input_ids"], enc["attention_mask"]  # (B, T), left-padded
+        positions = (mask.long().cumsum(-1) - 1).clamp(min=0)  # as generate computes them
+        cache = DynamicCache()
+        name = _cache_argument(self.model)
+        self.model(
+            input_ids=ids[:, :-1],
+            attention_mask=mask[:, :-1],
+            position_ids=positions[:, :-1],
+            use_cache=True,
+            logits_to_keep=1,
+            **{name: cache},
+        )
+        cache.batch_repeat_interleave(n)  # (B * n) rows, prompt-major like num_return_sequences
+        return self.model.generate(
+            input_ids=ids.repeat_interleave(n, dim=0),
+            attention_mask=mask.repeat_interleave(n, dim=0),
+            **{name: cache},
+            **kwargs,
         )
 
     def generate(
@@ -73,7 +103,6 @@ class LocalGenerator:
                 kwargs = dict(
                     max_new_tokens=max_new_tokens,
                     do_sample=sample,
-                    num_return_sequences=per_prompt,
                     pad_token_id=tok.pad_token_id,
                     eos_token_id=tok.eos_token_id,
                 )
@@ -82,7 +111,12 @@ class LocalGenerator:
                 with torch.random.fork_rng(devices=_cuda_devices(self.device)):
                     torch.manual_seed(_batch_seed(seed, texts))
                     with torch.no_grad():
-                        generated = self.model.generate(**enc, **kwargs)  # (B * n, T + new)
+                        if per_prompt > 1 and self.share_prefix:
+                            generated = self._sample_shared_prefix(enc, per_prompt, kwargs)
+                        else:
+                            generated = self.model.generate(
+                                **enc, num_return_sequences=per_prompt, **kwargs
+                            )  # (B * per_prompt, T + new)
                 new = generated[:, enc["input_ids"].shape[1] :]
                 decoded = tok.batch_decode(new, skip_special_tokens=True)
                 for i in range(len(batch)):
@@ -91,6 +125,15 @@ class LocalGenerator:
         finally:
             tok.padding_side = side
         return out
+
+
+def _cache_argument(model) -> str:
+    """The keyword a model's forward takes its key/value cache by (transformers 5: ``cache``)."""
+    import inspect
+
+    base = model.get_base_model() if hasattr(model, "get_base_model") else model
+    params = inspect.signature(type(base).forward).parameters
+    return "cache" if "cache" in params else "past_key_values"
 
 
 def _batch_seed(seed, texts: list[str]) -> int:
