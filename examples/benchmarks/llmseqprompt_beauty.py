@@ -55,6 +55,7 @@ def run(args) -> dict:
         max_validation_examples=args.validation_examples,
         epochs=1,
         batch_size=args.batch_size,
+        gradient_accumulation_steps=args.gradient_accumulation_steps,
         max_prompt_items=args.max_prompt_items,
         temperature=args.temperature,
         candidate_model=sims,
@@ -133,6 +134,12 @@ def render(results: list[dict]) -> str:
             )
     lines.append("")
     for r in results:
+        hr, n = r["metrics"]["HR@20"], r["test_cases"]
+        lines.append(
+            f"- {r['variant']}: HR@20 on {n} cases has a binomial standard error of "
+            f"{(hr * (1 - hr) / n) ** 0.5:.3f}; differences smaller than about twice that are noise."
+        )
+    for r in results:
         h = r["history"]
         per_example = h["train_tokens"] / max(h["train_examples"], 1)
         tokens_per_s = h["train_tokens"] / max(h["seconds"], 1e-9)
@@ -140,7 +147,8 @@ def render(results: list[dict]) -> str:
         lines.append(
             f"- {r['variant']}: `{r['command']}` ({r['date']}, {machine_line(r['machine'])}). "
             f"Fine-tuning read {h['train_tokens']:,} tokens ({per_example:.0f} per example) at "
-            f"{tokens_per_s:.0f} tokens/s, validation loss {h['validation_loss']} on "
+            f"{tokens_per_s:.0f} tokens/s, validation loss "
+            f"{', '.join(f'{v:.3f}' for v in h['validation_loss'])} on "
             f"{h['validation_examples']} held-out examples. One epoch over all "
             f"{r['examples_available']:,} examples is ~{full_tokens / 1e6:.1f}M tokens: "
             f"~{full_tokens / tokens_per_s / 3600:.1f} h at this speed; predicting all 4,469 "
@@ -161,6 +169,7 @@ def main(argv=None):
     parser.add_argument("--validation-examples", type=int, default=100)
     parser.add_argument("--test-cases", type=int, default=500)
     parser.add_argument("--batch-size", type=int, default=8)
+    parser.add_argument("--gradient-accumulation-steps", type=int, default=1)
     parser.add_argument("--max-prompt-items", type=int, default=10)
     parser.add_argument("--temperature", type=float, default=0.25)
     parser.add_argument("--generation-batch-size", type=int, default=8)
