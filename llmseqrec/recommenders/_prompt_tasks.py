@@ -11,22 +11,15 @@ from collections import Counter
 
 import numpy as np
 
-from ..llm import NameMapper, build_messages, parse_genlist, parse_item, parse_numbered_list
+from ..llm import NameMapper, parse_genlist, parse_item, parse_numbered_list
 
-__all__ = ["conversation", "training_answer", "answer_to_codes", "ordered_names", "prompt_seed"]
+__all__ = ["training_answer", "answer_to_codes", "ordered_names", "prompt_seed"]
 
 
 def prompt_seed(random_state, codes: np.ndarray) -> int:
     """A per-prompt seed, independent of batching."""
     base = 0 if random_state is None else int(random_state)
     return base * 1_000_003 + zlib.crc32(np.asarray(codes, dtype=np.int64).tobytes())
-
-
-def conversation(variant, prompt_titles, candidates_titles=None, answer=None, templates=None):
-    """Chat messages of one example (``answer`` None: for inference)."""
-    return build_messages(
-        variant, prompt_titles, answer=answer, candidates=candidates_titles, templates=templates
-    )
 
 
 def training_answer(variant, target: int, titles, candidates=None, nearest_reps=None):

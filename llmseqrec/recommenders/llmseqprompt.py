@@ -11,13 +11,12 @@ import pandas as pd
 from sklearn.base import clone
 
 from ..base import Recommender
-from ..llm import MappingStats, NameMapper, PromptTemplates
+from ..llm import MappingStats, NameMapper, PromptTemplates, build_messages
 from ..registry import register
 from ..training import TrainConfig
 from ..utils import resolve_device
 from ._prompt_tasks import (
     answer_to_codes,
-    conversation,
     ordered_names,
     prompt_seed,
     training_answer,
@@ -361,11 +360,16 @@ class LLMSeqPrompt(Recommender):
             )
         if not isinstance(encoder, ItemTextEncoder) or encoder.backend == "precomputed":
             raise TypeError("encoder must be an ItemTextEncoder with a text backend")
+        frame = self._fit_encoder(encoder)
+        self.item_vectors_ = self.encoder_.transform(frame).astype(np.float32)  # (n_items, dim)
+        self._mapper = NameMapper(self.titles_, self.item_vectors_, self.encoder_.encode_texts)
+
+    def _fit_encoder(self, encoder) -> pd.DataFrame:
+        """Fit ``encoder_`` on the titles alone (generated names are embedded the same way)."""
         self.encoder_ = clone(encoder).set_params(template="{title}")
         frame = _title_frame(self.titles_, self.item_index_.ids)
         self.encoder_.fit(frame)
-        self.item_vectors_ = self.encoder_.transform(frame).astype(np.float32)  # (n_items, dim)
-        self._mapper = NameMapper(self.titles_, self.item_vectors_, self.encoder_.encode_texts)
+        return frame
 
     def _fit_candidates(self, sequences, item_metadata) -> None:
         from .llmseqsim import LLMSeqSim
@@ -425,8 +429,8 @@ class LLMSeqPrompt(Recommender):
                 candidates
             )
             titles = [self.titles_[c - 1] for c in shown]
-        return conversation(
-            self.variant, self._prompt_titles(prompt), titles, answer, self._templates()
+        return build_messages(
+            self.variant, self._prompt_titles(prompt), answer, titles, self._templates()
         )
 
     def _training_examples(self, sequences) -> list[list[dict]]:
@@ -559,10 +563,12 @@ class LLMSeqPrompt(Recommender):
             show_progress=self.show_progress,
         )
         names, codes, stats = [], [], []
+        # Classify's choices are the same for every prompt: one mapper serves them all.
+        shared = self._choice_mapper(self.representatives_) if self.variant == "classify" else None
         for prompt, answers, c in zip(sequences, texts, cands):
             parsed = ordered_names(self.variant, answers, self.genitem_order)
             choices = self.representatives_ if self.variant == "classify" else c
-            sub = self._choice_mapper(choices) if choices is not None else None
+            sub = shared or (self._choice_mapper(c) if c is not None else None)
             got, st = answer_to_codes(
                 self.variant, parsed, prompt, self.n_recommendations, self._mapper, choices, sub
             )
@@ -647,9 +653,7 @@ class LLMSeqPrompt(Recommender):
         self.n_examples_ = extra["n_examples_"]
         from ..text import ItemTextEncoder
 
-        encoder = ItemTextEncoder() if isinstance(self.encoder, str) else self.encoder
-        self.encoder_ = clone(encoder).set_params(template="{title}")
-        self.encoder_.fit(_title_frame(self.titles_, self.item_index_.ids))
+        self._fit_encoder(ItemTextEncoder() if isinstance(self.encoder, str) else self.encoder)
         self._mapper = NameMapper(self.titles_, self.item_vectors_, self.encoder_.encode_texts)
 
     def _save_files(self, path) -> None:
