@@ -127,6 +127,27 @@ def test_search_on_validation_folds_writes_best_params(tmp_path):
     assert summary.query("model == 'SKNN' and metric == 'NDCG' and k == 20")["mean"].item() > 0
 
 
+def test_search_tries_enqueued_configurations_first(tmp_path):
+    space = {"k": {"low": 2, "high": 40}, "similarity": ["cosine", "dot"]}
+    starts = [{"k": 37, "similarity": "dot"}, {"k": 3, "similarity": "cosine"}]
+    search = {"SKNN": {"n_trials": 3, "space": space, "enqueue": starts}}
+    cfg = load_config({**BASE, "models": {"SKNN": {"sample_size": 100}}, "search": search})
+    run_search(cfg, "SKNN", tmp_path / "s", log=lambda *_: None)
+    trials = pd.read_csv(tmp_path / "s" / "trials.csv")
+    assert trials[["params_k", "params_similarity"]].head(2).values.tolist() == [
+        [37, "dot"],
+        [3, "cosine"],
+    ]
+    with pytest.raises(ConfigError, match="outside the space"):
+        load_config(
+            {
+                **BASE,
+                "models": {"SKNN": {}},
+                "search": {"SKNN": {"space": space, "enqueue": [{"k": 99}]}},
+            }
+        )
+
+
 def test_cli_benchmark_writes_docs_section_and_plots(tmp_path):
     pytest.importorskip("matplotlib")
     docs = tmp_path / "benchmarks.md"

@@ -87,6 +87,16 @@ def test_bert4rec_masked_copies():
     assert last_only.sum() >= 2
     prompt = model._prompt_inputs([np.array([1, 2, 3, 4, 5, 6, 7])])
     assert prompt.tolist() == [[3, 4, 5, 6, 7, mask_id]]
+    # Without the last-item copy: exactly n_masked_copies random copies per session.
+    model.set_params(last_item_copy=False, n_masked_copies=1, mask_prob=0.01)
+    batches = model._training_batches(
+        [np.array([1, 2, 3, 4]), np.array([5, 6])], torch.Generator().manual_seed(0), "cpu"
+    )
+    inputs, targets = next(iter(batches(1)))
+    assert inputs.shape == (2, 6) and model._n_training_sequences == 2
+    model.set_params(n_masked_copies=0)
+    with pytest.raises(ValueError, match="n_masked_copies"):
+        model._training_batches([np.array([1, 2])], torch.Generator(), "cpu")
 
 
 def test_pad_left():
@@ -215,3 +225,19 @@ def test_parameter_errors():
         _tiny(SASRec, n_heads=3).fit(train)
     with pytest.raises(ValueError, match="reduction"):
         _tiny(SASRec, item_embeddings={"x": [1.0]}, reduction="umap").fit(train)
+
+
+@pytest.mark.parametrize("chunk_rows", [1, 5, 37, 1000])
+def test_full_softmax_loss_equals_cross_entropy_in_every_chunking(chunk_rows):
+    gen = torch.Generator().manual_seed(0)
+    query = torch.randn(37, 8, dtype=torch.float64, generator=gen, requires_grad=True)
+    items = torch.randn(50, 8, dtype=torch.float64, generator=gen, requires_grad=True)
+    bias = torch.randn(50, dtype=torch.float64, generator=gen, requires_grad=True)
+    targets = torch.randint(1, 51, (37,), generator=gen)  # internal ids 1..n_items
+    reference = torch.nn.functional.cross_entropy(query @ items.T + bias, targets - 1)
+    expected = torch.autograd.grad(reference, (query, items, bias))
+    loss = lnn.full_softmax_loss(query, targets, items, bias, chunk_rows=chunk_rows)
+    grads = torch.autograd.grad(3.0 * loss, (query, items, bias))  # upstream gradient scales
+    torch.testing.assert_close(loss, reference)
+    for got, want in zip(grads, expected):
+        torch.testing.assert_close(got, 3.0 * want)

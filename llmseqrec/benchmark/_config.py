@@ -55,6 +55,9 @@ class SearchSpec:
     space: dict
     n_trials: int = 20
     seed: int = 0
+    #: Parameter sets tried first (e.g. a published optimum); each must lie in ``space``.
+    #: They count towards ``n_trials`` and are judged on the validation folds like the rest.
+    enqueue: list = field(default_factory=list)
 
 
 @dataclass
@@ -148,9 +151,25 @@ def _search_spec(label: str, table: dict, models: dict) -> SearchSpec:
             raise ConfigError(
                 f"search.{label}.space.{param}: use a list of choices or a table with low/high (and optional log)"
             )
-    extra = set(table) - {"n_trials", "seed"}
+    extra = set(table) - {"n_trials", "seed", "enqueue"}
     if extra:
         raise ConfigError(f"search.{label}: unknown keys {sorted(extra)}")
+    for i, start in enumerate(table.get("enqueue", [])):
+        if not isinstance(start, dict) or set(start) - set(space):
+            raise ConfigError(
+                f"search.{label}.enqueue[{i}]: a table of parameters from the space {sorted(space)}"
+            )
+        for param, value in start.items():
+            spec = space[param]
+            inside = (
+                value in spec
+                if isinstance(spec, list)
+                else isinstance(value, (int, float)) and spec["low"] <= value <= spec["high"]
+            )
+            if not inside:
+                raise ConfigError(
+                    f"search.{label}.enqueue[{i}].{param}={value!r} is outside the space"
+                )
     return SearchSpec(label=label, space=space, **table)
 
 

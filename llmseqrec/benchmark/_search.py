@@ -83,6 +83,8 @@ def run_search(
     pruner = optuna.pruners.PercentilePruner(20.0, n_startup_trials=3, n_warmup_steps=0)
     optuna.logging.set_verbosity(optuna.logging.WARNING)
     study = optuna.create_study(direction="maximize", sampler=sampler, pruner=pruner)
+    for start in spec.enqueue:  # known configurations first, judged like any trial
+        study.enqueue_trial(_to_trial(start, spec.space))
     study.optimize(objective, n_trials=n_trials or spec.n_trials)
     trials = study.trials_dataframe()
     trials.to_csv(out / "trials.csv", index=False)
@@ -104,6 +106,20 @@ def run_search(
         f"best mean validation NDCG@20 {best.value:.4f}: {best_params} -> {out / 'best_params.json'}"
     )
     return payload
+
+
+def _to_trial(params: dict, space: dict) -> dict:
+    """Parameters as optuna names them (choices that are not plain values go by index)."""
+    out = {}
+    for name, value in params.items():
+        spec = space[name]
+        if isinstance(spec, list) and not all(
+            v is None or isinstance(v, (bool, int, float, str)) for v in spec
+        ):
+            out[f"{name}__index"] = spec.index(value)
+        else:
+            out[name] = value
+    return out
 
 
 def _from_trial(params: dict, name: str, spec):

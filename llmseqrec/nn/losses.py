@@ -9,9 +9,18 @@ __all__ = ["full_softmax_loss", "sampled_softmax_loss"]
 
 
 def full_softmax_loss(
-    query: torch.Tensor, targets: torch.Tensor, item_matrix: torch.Tensor, bias: torch.Tensor
+    query: torch.Tensor,
+    targets: torch.Tensor,
+    item_matrix: torch.Tensor,
+    bias: torch.Tensor,
+    chunk_rows: int | None = None,
 ) -> torch.Tensor:
-    """Cross-entropy over the whole catalogue.
+    """Mean cross-entropy over the whole catalogue, computed in row chunks.
+
+    Equal to ``F.cross_entropy(query @ item_matrix.T + bias, targets - 1)`` but the
+    (N, n_items) logits are never held at once: each chunk of rows is scored, reduced to its
+    log-sum-exp, and scored again in the backward pass. On a CPU the chunks stay in cache,
+    which makes an epoch about twice as fast; on a GPU it bounds memory for large catalogues.
 
     Parameters
     ----------
@@ -19,9 +28,79 @@ def full_softmax_loss(
     targets : (N,) internal ids ``1..n_items``
     item_matrix : (n_items, dim)
     bias : (n_items,)
+    chunk_rows : int, optional
+        Rows scored at a time (default: about 400k logits per chunk on CPU, 32M on GPU).
     """
-    logits = query @ item_matrix.T + bias  # (N, n_items)
-    return F.cross_entropy(logits.float(), targets - 1)
+    if chunk_rows is None:
+        budget = 2**25 if query.is_cuda else 3 * 2**17  # ~1.5 MB of logits stays in cache
+        chunk_rows = max(1, budget // max(1, item_matrix.shape[0]))
+    return _ChunkedSoftmaxCE.apply(query, targets - 1, item_matrix, bias, int(chunk_rows))
+
+
+class _ChunkedSoftmaxCE(torch.autograd.Function):
+    """Cross-entropy of ``query @ weight.T + bias`` recomputing logits chunk by chunk.
+
+    One logits buffer is reused across chunks (fresh allocations of this size cost as much
+    as the product on a CPU). Under CUDA autocast the products run in the autocast dtype
+    (``custom_fwd``/``custom_bwd`` keep backward in the same state); the softmax is taken in
+    at least float32.
+    """
+
+    @staticmethod
+    def _logits(query, weight, bias, rows, buffer):
+        c = len(query[rows])
+        out = buffer[:c]
+        torch.mm(query[rows].to(out.dtype), weight.T.to(out.dtype), out=out)  # (c, n_items)
+        return out.add_(bias)
+
+    @staticmethod
+    @torch.amp.custom_fwd(device_type="cuda")
+    def forward(ctx, query, labels, weight, bias, chunk_rows):
+        dtype = torch.promote_types(torch.promote_types(query.dtype, weight.dtype), torch.float32)
+        buffer = torch.empty(
+            min(chunk_rows, len(query)), len(weight), dtype=dtype, device=query.device
+        )
+        total = torch.zeros((), dtype=dtype, device=query.device)
+        with torch.no_grad():
+            for start in range(0, len(query), chunk_rows):
+                rows = slice(start, start + chunk_rows)
+                logits = _ChunkedSoftmaxCE._logits(query, weight, bias, rows, buffer)
+                log_probs = torch.log_softmax(logits, dim=1)  # (c, n_items)
+                total -= log_probs.gather(1, labels[rows, None]).sum()
+        ctx.save_for_backward(query, labels, weight, bias)
+        ctx.chunk_rows = chunk_rows
+        return total / len(query)
+
+    @staticmethod
+    @torch.amp.custom_bwd(device_type="cuda")
+    def backward(ctx, grad_out):
+        query, labels, weight, bias = ctx.saved_tensors
+        dtype = torch.promote_types(torch.promote_types(query.dtype, weight.dtype), torch.float32)
+        buffer = torch.empty(
+            min(ctx.chunk_rows, len(query)), len(weight), dtype=dtype, device=query.device
+        )
+        scale = (grad_out / len(query)).to(dtype)
+        grad_query = torch.empty_like(query, dtype=dtype) if ctx.needs_input_grad[0] else None
+        grad_weight = torch.zeros_like(weight, dtype=dtype)
+        grad_bias = torch.zeros_like(bias, dtype=dtype)
+        for start in range(0, len(query), ctx.chunk_rows):
+            rows = slice(start, start + ctx.chunk_rows)
+            logits = _ChunkedSoftmaxCE._logits(query, weight, bias, rows, buffer)
+            # d loss / d logits = (softmax - one_hot) / N
+            probs = torch.softmax(logits, dim=1)  # (c, n_items)
+            probs[torch.arange(len(probs), device=probs.device), labels[rows]] -= 1.0
+            probs.mul_(scale)
+            if grad_query is not None:
+                torch.mm(probs, weight.to(dtype), out=grad_query[rows])  # (c, dim)
+            grad_weight.addmm_(probs.T, query[rows].to(dtype))  # (n_items, dim)
+            grad_bias += probs.sum(0)
+        return (
+            None if grad_query is None else grad_query.to(query.dtype),
+            None,
+            grad_weight.to(weight.dtype),
+            grad_bias.to(bias.dtype),
+            None,
+        )
 
 
 def sampled_softmax_loss(

@@ -119,10 +119,10 @@ class BERT4Rec(NeuralSequentialRecommender):
     __doc__ = (
         """BERT4Rec: a post-LayerNorm bidirectional encoder trained by masked-item prediction.
 
-    Each epoch every training session yields one copy with only its last item masked and
-    ``n_masked_copies`` copies with each item masked with probability ``mask_prob`` (the
-    reference code's augmentation); the loss covers masked positions. Prediction appends
-    a MASK token to the prompt.
+    Each epoch every training session yields one copy with only its last item masked
+    (``last_item_copy``) and ``n_masked_copies`` copies with each item masked with
+    probability ``mask_prob`` (the reference code's augmentation); the loss covers masked
+    positions. Prediction appends a MASK token to the prompt.
 
     Parameters
     ----------
@@ -130,12 +130,15 @@ class BERT4Rec(NeuralSequentialRecommender):
     n_heads : int, default=2
     mask_prob : float, default=0.2
     n_masked_copies : int, default=5
-        (The reference code used 10.)"""
+        (The reference code used 10.)
+    last_item_copy : bool, default=True
+        Add the copy with only the last item masked (as BERT4Rec's paper and the reference
+        code). ``False`` with ``n_masked_copies=1`` is plain one-copy masked training."""
         + _COMMON_DOC
     )
 
     def __init__(
-        self, n_layers=2, n_heads=2, mask_prob=0.2, n_masked_copies=5, emb_dim=64, max_len=20, dropout=0.2, epochs=50,
+        self, n_layers=2, n_heads=2, mask_prob=0.2, n_masked_copies=5, last_item_copy=True, emb_dim=64, max_len=20, dropout=0.2, epochs=50,
         batch_size=128, lr=1e-3, weight_decay=0.0, clip_norm=None, patience=3, val_frac=0.1, val_max_sessions=500,
         loss="softmax", n_negatives=256, item_embeddings=None, reduction="pca", class_column=None, freeze_text=False,
         permute_embeddings=False, device=None, mixed_precision="auto", show_progress=True, exclude_seen=True,
@@ -172,13 +175,21 @@ class BERT4Rec(NeuralSequentialRecommender):
         base = torch.from_numpy(
             pad_left([s for s in sequences if len(s) >= 2], self.max_len)
         )  # (n, T)
+        n_copies = int(bool(self.last_item_copy)) + self.n_masked_copies
+        if isinstance(self.n_masked_copies, bool) or self.n_masked_copies < 0 or n_copies < 1:
+            raise ValueError(
+                "n_masked_copies must be a non-negative integer, and at least 1 when "
+                f"last_item_copy is False; got {self.n_masked_copies!r}"
+            )
         mask_id = len(self.item_index_) + 1
-        self._n_training_sequences = len(base) * (1 + self.n_masked_copies)
+        self._n_training_sequences = len(base) * n_copies
 
         def batches(epoch):
-            last = torch.zeros_like(base, dtype=torch.bool)
-            last[:, -1] = True
-            masks = [last]
+            masks = []
+            if self.last_item_copy:
+                last = torch.zeros_like(base, dtype=torch.bool)
+                last[:, -1] = True
+                masks.append(last)
             for _ in range(self.n_masked_copies):
                 m = (torch.rand(base.shape, generator=generator) < self.mask_prob) & (base != 0)
                 m[~m.any(1), -1] = True  # every copy predicts at least one item
