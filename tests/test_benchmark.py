@@ -86,13 +86,34 @@ def test_end_to_end_resume_and_conflicts(tmp_path):
     changed = load_config({**BASE, "models": {"SKNN": {"k": 5}}})
     with pytest.raises(ResultsDirectoryError, match="different 'SKNN'"):
         run_benchmark(changed, tmp_path / "r", log=logs.append)
-    other_seeds = load_config({**BASE, "seeds": [5], "models": {"MostPopular": {}}})
-    with pytest.raises(ResultsDirectoryError, match="seeds"):
-        run_benchmark(other_seeds, tmp_path / "r", log=logs.append)
-    run_benchmark(other_seeds, tmp_path / "r", overwrite=True, log=logs.append)
+    # More seeds resume: only the new seed is fitted.
+    logs.clear()
+    models = {"MostPopular": {}, "SKNN": {"k": 20, "sampling": "random"}}
+    more_seeds = load_config({**BASE, "seeds": [0, 1, 2], "models": models})
+    run_benchmark(more_seeds, tmp_path / "r", log=logs.append)
+    assert sum("skipped (resume)" in line for line in logs) == 3
+    assert (tmp_path / "r" / "runs" / "SKNN__seed2.json").exists()
+    # Another protocol is another experiment: refused unless overwrite.
+    other = load_config({**BASE, "protocol": "P3", "models": {"MostPopular": {}}})
+    with pytest.raises(ResultsDirectoryError, match="protocol"):
+        run_benchmark(other, tmp_path / "r", log=logs.append)
+    run_benchmark(other, tmp_path / "r", overwrite=True, log=logs.append)
     assert sorted(p.name for p in (tmp_path / "r" / "runs").iterdir()) == [
         "MostPopular__seedNone.json"
     ]
+
+
+def test_new_search_result_is_not_taken_for_the_old_run(tmp_path):
+    best = tmp_path / "best_params.json"
+    best.write_text(json.dumps({"params": {"k": 5}}))
+    cfg = load_config({**BASE, "seeds": [0], "models": {"SKNN": {"params_from": str(best)}}})
+    run_benchmark(cfg, tmp_path / "r", log=lambda *_: None)
+    best.write_text(json.dumps({"params": {"k": 9}}))
+    with pytest.raises(ResultsDirectoryError, match="different 'SKNN'"):
+        run_benchmark(cfg, tmp_path / "r", log=lambda *_: None)
+    run_benchmark(cfg, tmp_path / "r", overwrite=True, log=lambda *_: None)
+    run = json.loads((tmp_path / "r" / "runs" / "SKNN__seed0.json").read_text())
+    assert run["params"]["k"] == "9"
 
 
 def test_search_on_validation_folds_writes_best_params(tmp_path):

@@ -106,14 +106,17 @@ def run_benchmark(
     out = Path(out_dir)
     runs_dir = out / "runs"
     config_json = json.loads(json.dumps(config.to_json(), default=str))
-    setup = {k: v for k, v in config_json.items() if k not in ("models", "search", "name")}
+    # Models and seeds may change between runs (run files are per model and seed, so adding
+    # a seed resumes); the data set, protocol and metrics may not.
+    per_run = ("models", "search", "name", "seeds")
+    setup = {k: v for k, v in config_json.items() if k not in per_run}
     snapshot = out / "config.json"
     if snapshot.exists():
         previous = json.loads(snapshot.read_text())
-        if {k: v for k, v in previous.items() if k not in ("models", "search", "name")} != setup:
+        if {k: v for k, v in previous.items() if k not in per_run} != setup:
             if not overwrite:
                 raise ResultsDirectoryError(
-                    f"{out} holds results for another data set/protocol/seeds/k; choose another directory or pass overwrite=True"
+                    f"{out} holds results for another data set/protocol/k; choose another directory or pass overwrite=True"
                 )
             for f in runs_dir.glob("*.json"):
                 f.unlink()
@@ -137,6 +140,10 @@ def run_benchmark(
                 "params": json.loads(json.dumps(spec.params, default=str)),
                 "params_from": spec.params_from,
             }
+            if spec.params_from:  # a new search result must not pass for the old one
+                spec_json["params_from_params"] = json.loads(Path(spec.params_from).read_text())[
+                    "params"
+                ]
             result = json.loads(run_file.read_text()) if run_file.exists() else None
             if result is not None and result.get("spec") != spec_json:
                 if not overwrite:
