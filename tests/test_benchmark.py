@@ -227,3 +227,19 @@ def test_hybrid_selection_is_reported(tmp_path):
     run_benchmark(cfg, tmp_path / "h", log=lambda *_: None)
     text = (tmp_path / "h" / "results.md").read_text()
     assert "Chosen on the validation folds" in text and "`quantile` = **" in text
+
+
+def test_new_search_result_of_a_hybrid_component_is_a_changed_run(tmp_path):
+    best = tmp_path / "best_params.json"
+    best.write_text(json.dumps({"params": {"k": 5, "sample_size": 100}}))
+    switch = {
+        "model": "PopularitySwitch",
+        "popular": {"component": "SKNN", "params_from": str(best)},
+        "unpopular": {"component": "MostPopular"},
+        "quantile": 0.5,
+    }
+    cfg = load_config({**BASE, "seeds": [0], "models": {"switch": switch}})
+    run_benchmark(cfg, tmp_path / "h", log=lambda *_: None)
+    best.write_text(json.dumps({"params": {"k": 9, "sample_size": 100}}))
+    with pytest.raises(ResultsDirectoryError, match="different 'switch'"):
+        run_benchmark(cfg, tmp_path / "h", log=lambda *_: None)

@@ -81,6 +81,18 @@ def run_single(model, split, data, k, popularity: str) -> dict:
     return result
 
 
+def _params_from_files(params: dict) -> dict:
+    """The parameters read from every ``params_from`` file, the model's own and those of
+    hybrid components (``{component: ..., params_from: ...}`` tables), keyed by where."""
+    found = {}
+    if params.get("params_from"):
+        found["."] = json.loads(Path(params["params_from"]).read_text())["params"]
+    for name, value in params.items():
+        if isinstance(value, dict) and value.get("params_from"):
+            found[name] = json.loads(Path(value["params_from"]).read_text())["params"]
+    return found
+
+
 def run_benchmark(
     config: BenchmarkConfig,
     out_dir,
@@ -140,10 +152,10 @@ def run_benchmark(
                 "params": json.loads(json.dumps(spec.params, default=str)),
                 "params_from": spec.params_from,
             }
-            if spec.params_from:  # a new search result must not pass for the old one
-                spec_json["params_from_params"] = json.loads(Path(spec.params_from).read_text())[
-                    "params"
-                ]
+            # A new search result must not pass for the old one: record what the files say.
+            read = _params_from_files({"params_from": spec.params_from, **spec.params})
+            if read:
+                spec_json["params_from_params"] = read
             result = json.loads(run_file.read_text()) if run_file.exists() else None
             if result is not None and result.get("spec") != spec_json:
                 if not overwrite:
