@@ -1,4 +1,5 @@
 import json
+import numpy as np
 
 import pandas as pd
 import pytest
@@ -243,3 +244,23 @@ def test_new_search_result_of_a_hybrid_component_is_a_changed_run(tmp_path):
     best.write_text(json.dumps({"params": {"k": 9, "sample_size": 100}}))
     with pytest.raises(ResultsDirectoryError, match="different 'switch'"):
         run_benchmark(cfg, tmp_path / "h", log=lambda *_: None)
+
+
+def test_pruner_stops_only_the_bottom_fifth():
+    optuna = pytest.importorskip("optuna")
+    from llmseqrec.benchmark._search import bottom_share_pruner
+
+    optuna.logging.set_verbosity(optuna.logging.WARNING)
+    study = optuna.create_study(direction="maximize", pruner=bottom_share_pruner(optuna, 0.2))
+    for value in np.linspace(0.1, 1.0, 10):  # ten finished trials, one value each at fold 1
+        trial = study.ask()
+        trial.report(float(value), step=1)
+        study.tell(trial, float(value))
+    verdicts = {}
+    for value in (0.05, 0.25, 0.5):
+        trial = study.ask()
+        trial.report(value, step=1)
+        verdicts[value] = trial.should_prune()
+        study.tell(trial, state=optuna.trial.TrialState.PRUNED)
+    # The 20th percentile of 0.1..1.0 is 0.28: below it pruned, above it kept.
+    assert verdicts == {0.05: True, 0.25: True, 0.5: False}

@@ -18,6 +18,19 @@ from ._data import load_benchmark_data, validation_folds
 __all__ = ["run_search", "suggest"]
 
 
+#: Share of trials pruned after each fold: the paper's "bottom 20%".
+PRUNED_SHARE = 0.2
+
+
+def bottom_share_pruner(optuna, share: float):
+    """A pruner that stops a trial whose running mean is in the bottom ``share`` of the
+    finished trials at the same fold. optuna's ``PercentilePruner(p)`` *keeps* the top
+    ``p`` percent, so the bottom 20% is pruned by ``p = 80``."""
+    return optuna.pruners.PercentilePruner(
+        100.0 * (1.0 - share), n_startup_trials=3, n_warmup_steps=0
+    )
+
+
 def suggest(trial, name: str, spec):
     """One optuna suggestion from a space entry: a list of choices or {low, high, log?, step?}."""
     if isinstance(spec, list):
@@ -38,8 +51,8 @@ def run_search(
 
     The objective is the mean NDCG@20 over the validation folds (P1: the 3 forward-chaining
     temporal folds of the training sessions). After each fold the trial reports its running
-    mean and optuna prunes trials in the bottom 20% (a PercentilePruner at the 20th
-    percentile). Writes ``trials.csv`` and ``best_params.json`` (loadable with
+    mean and trials in the bottom 20% of the finished ones at that fold are pruned
+    (:func:`bottom_share_pruner`). Writes ``trials.csv`` and ``best_params.json`` (loadable with
     ``params_from`` in a benchmark configuration).
     """
     optuna = import_optional("optuna", extra="search", purpose="hyper-parameter search")
@@ -80,7 +93,7 @@ def run_search(
     sampler = optuna.samplers.TPESampler(
         seed=spec.seed, n_startup_trials=min(10, max(1, (n_trials or spec.n_trials) // 3))
     )
-    pruner = optuna.pruners.PercentilePruner(20.0, n_startup_trials=3, n_warmup_steps=0)
+    pruner = bottom_share_pruner(optuna, PRUNED_SHARE)
     optuna.logging.set_verbosity(optuna.logging.WARNING)
     study = optuna.create_study(direction="maximize", sampler=sampler, pruner=pruner)
     for start in spec.enqueue:  # known configurations first, judged like any trial
