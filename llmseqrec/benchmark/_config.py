@@ -90,6 +90,11 @@ def _check_params(label: str, cls, params: dict, where: str) -> None:
         )
 
 
+def read_params_from(path) -> dict:
+    """The ``params`` of a ``best_params.json`` written by a search (``params_from``)."""
+    return json.loads(Path(path).read_text())["params"]
+
+
 def _resolve_value(value):
     """``{"component": "ItemTextEncoder", ...}`` tables become component instances, and the
     string ``"none"`` becomes ``None`` (TOML has no null)."""
@@ -98,7 +103,7 @@ def _resolve_value(value):
     if isinstance(value, dict) and "component" in value:
         params = {}
         if "params_from" in value:  # e.g. the best parameters of a search
-            params.update(json.loads(Path(value["params_from"]).read_text())["params"])
+            params.update(read_params_from(value["params_from"]))
         params.update({k: v for k, v in value.items() if k not in ("component", "params_from")})
         params = {k: _resolve_value(v) for k, v in params.items()}
         cls = get_class(value["component"])
@@ -112,7 +117,7 @@ def build_model(spec: ModelSpec, overrides: dict | None = None):
     cls = get_class(spec.model)
     params = {}
     if spec.params_from:
-        params.update(json.loads(Path(spec.params_from).read_text())["params"])
+        params.update(read_params_from(spec.params_from))
     params.update(spec.params)
     params.update(overrides or {})
     _check_params(spec.label, cls, params, f"model {spec.label!r}")

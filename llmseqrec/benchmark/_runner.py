@@ -12,7 +12,7 @@ import numpy as np
 import pandas as pd
 
 from ..metrics import evaluate
-from ._config import BenchmarkConfig, build_model
+from ._config import BenchmarkConfig, build_model, read_params_from
 from ._data import load_benchmark_data, make_split
 from ._machine import machine_info
 from ._report import render_markdown, summarize
@@ -86,10 +86,10 @@ def _params_from_files(params: dict) -> dict:
     hybrid components (``{component: ..., params_from: ...}`` tables), keyed by where."""
     found = {}
     if params.get("params_from"):
-        found["."] = json.loads(Path(params["params_from"]).read_text())["params"]
+        found["."] = read_params_from(params["params_from"])
     for name, value in params.items():
         if isinstance(value, dict) and value.get("params_from"):
-            found[name] = json.loads(Path(value["params_from"]).read_text())["params"]
+            found[name] = read_params_from(value["params_from"])
     return found
 
 

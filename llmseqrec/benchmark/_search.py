@@ -31,11 +31,15 @@ def bottom_share_pruner(optuna, share: float):
     )
 
 
+def _plain_choices(choices: list) -> bool:
+    """optuna's categorical choices must be None/bool/int/float/str; others go by index."""
+    return all(v is None or isinstance(v, (bool, int, float, str)) for v in choices)
+
+
 def suggest(trial, name: str, spec):
     """One optuna suggestion from a space entry: a list of choices or {low, high, log?, step?}."""
     if isinstance(spec, list):
-        # optuna's categorical choices must be None/bool/int/float/str; others by index.
-        if all(v is None or isinstance(v, (bool, int, float, str)) for v in spec):
+        if _plain_choices(spec):
             return trial.suggest_categorical(name, spec)
         return spec[trial.suggest_categorical(f"{name}__index", list(range(len(spec))))]
     low, high, log = spec["low"], spec["high"], bool(spec.get("log", False))
@@ -126,9 +130,7 @@ def _to_trial(params: dict, space: dict) -> dict:
     out = {}
     for name, value in params.items():
         spec = space[name]
-        if isinstance(spec, list) and not all(
-            v is None or isinstance(v, (bool, int, float, str)) for v in spec
-        ):
+        if isinstance(spec, list) and not _plain_choices(spec):
             out[f"{name}__index"] = spec.index(value)
         else:
             out[name] = value

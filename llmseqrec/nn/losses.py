@@ -19,8 +19,9 @@ def full_softmax_loss(
 
     Equal to ``F.cross_entropy(query @ item_matrix.T + bias, targets - 1)`` but the
     (N, n_items) logits are never held at once: each chunk of rows is scored, reduced to its
-    log-sum-exp, and scored again in the backward pass. On a CPU the chunks stay in cache,
-    which makes an epoch about twice as fast; on a GPU it bounds memory for large catalogues.
+    target's log-probability, and scored again in the backward pass. Memory stays bounded
+    for large catalogues; on a CPU the chunks stay in cache (the loss itself ran ~1.3-1.6x
+    faster on Beauty, a whole epoch ~5%).
 
     Parameters
     ----------
@@ -47,24 +48,31 @@ class _ChunkedSoftmaxCE(torch.autograd.Function):
     """
 
     @staticmethod
+    def _workspace(query, weight, chunk_rows):
+        """The compute dtype (at least float32), the weight in it (converted once, not per
+        chunk) and one logits buffer reused by every chunk."""
+        dtype = torch.promote_types(torch.promote_types(query.dtype, weight.dtype), torch.float32)
+        buffer = torch.empty(
+            min(chunk_rows, len(query)), len(weight), dtype=dtype, device=query.device
+        )
+        return dtype, weight.to(dtype), buffer
+
+    @staticmethod
     def _logits(query, weight, bias, rows, buffer):
-        c = len(query[rows])
-        out = buffer[:c]
-        torch.mm(query[rows].to(out.dtype), weight.T.to(out.dtype), out=out)  # (c, n_items)
+        """Logits of ``query[rows]`` into ``buffer``; ``weight`` is already in its dtype."""
+        out = buffer[: len(query[rows])]
+        torch.mm(query[rows].to(out.dtype), weight.T, out=out)  # (c, n_items)
         return out.add_(bias)
 
     @staticmethod
     @torch.amp.custom_fwd(device_type="cuda")
     def forward(ctx, query, labels, weight, bias, chunk_rows):
-        dtype = torch.promote_types(torch.promote_types(query.dtype, weight.dtype), torch.float32)
-        buffer = torch.empty(
-            min(chunk_rows, len(query)), len(weight), dtype=dtype, device=query.device
-        )
+        dtype, w, buffer = _ChunkedSoftmaxCE._workspace(query, weight, chunk_rows)
         total = torch.zeros((), dtype=dtype, device=query.device)
         with torch.no_grad():
             for start in range(0, len(query), chunk_rows):
                 rows = slice(start, start + chunk_rows)
-                logits = _ChunkedSoftmaxCE._logits(query, weight, bias, rows, buffer)
+                logits = _ChunkedSoftmaxCE._logits(query, w, bias, rows, buffer)
                 log_probs = torch.log_softmax(logits, dim=1)  # (c, n_items)
                 total -= log_probs.gather(1, labels[rows, None]).sum()
         ctx.save_for_backward(query, labels, weight, bias)
@@ -75,23 +83,20 @@ class _ChunkedSoftmaxCE(torch.autograd.Function):
     @torch.amp.custom_bwd(device_type="cuda")
     def backward(ctx, grad_out):
         query, labels, weight, bias = ctx.saved_tensors
-        dtype = torch.promote_types(torch.promote_types(query.dtype, weight.dtype), torch.float32)
-        buffer = torch.empty(
-            min(ctx.chunk_rows, len(query)), len(weight), dtype=dtype, device=query.device
-        )
+        dtype, w, buffer = _ChunkedSoftmaxCE._workspace(query, weight, ctx.chunk_rows)
         scale = (grad_out / len(query)).to(dtype)
         grad_query = torch.empty_like(query, dtype=dtype) if ctx.needs_input_grad[0] else None
         grad_weight = torch.zeros_like(weight, dtype=dtype)
         grad_bias = torch.zeros_like(bias, dtype=dtype)
         for start in range(0, len(query), ctx.chunk_rows):
             rows = slice(start, start + ctx.chunk_rows)
-            logits = _ChunkedSoftmaxCE._logits(query, weight, bias, rows, buffer)
+            logits = _ChunkedSoftmaxCE._logits(query, w, bias, rows, buffer)
             # d loss / d logits = (softmax - one_hot) / N
             probs = torch.softmax(logits, dim=1)  # (c, n_items)
             probs[torch.arange(len(probs), device=probs.device), labels[rows]] -= 1.0
             probs.mul_(scale)
             if grad_query is not None:
-                torch.mm(probs, weight.to(dtype), out=grad_query[rows])  # (c, dim)
+                torch.mm(probs, w, out=grad_query[rows])  # (c, dim)
             grad_weight.addmm_(probs.T, query[rows].to(dtype))  # (n_items, dim)
             grad_bias += probs.sum(0)
         return (
