@@ -208,6 +208,9 @@ def test_neural_runs_record_training_speed(tmp_path):
     metrics = set(summary["metric"])
     assert {"seconds_per_epoch", "train_sequences_per_second", "epochs", "best_epoch"} <= metrics
     assert "train seq / s" in (tmp_path / "n" / "results.md").read_text()
+    run = json.loads((tmp_path / "n" / "runs" / "SASRec__seed0.json").read_text())
+    curve = run["inner_validation_ndcg20"]  # the early-stopping metric per epoch
+    assert len(curve) == run["epochs"] == 2 and all(0.0 <= v <= 1.0 for v in curve)
 
 
 def test_hybrid_selection_is_reported(tmp_path):

@@ -42,3 +42,21 @@ def test_max_steps_stops_training_and_partial_accumulation_still_steps():
     assert h.optimizer_steps == 3 and len(h.train_loss) == 1
     _, h = _run(batches, accumulate=2, epochs=1)  # 5 batches: 2 + 2 + a partial 1
     assert h.optimizer_steps == 3
+
+
+def test_seeded_torch_rng_is_reproducible_and_restores_the_callers_state():
+    from llmseqrec.utils import seeded_torch_rng
+
+    torch.manual_seed(123)
+    expected_outside = torch.rand(3)
+    torch.manual_seed(123)
+    with seeded_torch_rng(7):
+        first = torch.rand(4)
+    with seeded_torch_rng(7, device="cpu"):
+        second = torch.rand(4)
+    with seeded_torch_rng(8):
+        other = torch.rand(4)
+    assert torch.equal(first, second)
+    assert not torch.equal(first, other)
+    # the blocks consumed nothing from, and did not reseed, the caller's stream
+    assert torch.equal(torch.rand(3), expected_outside)

@@ -72,6 +72,7 @@ def run_single(model, split, data, k, popularity: str) -> dict:
             {
                 "epochs": len(history.epoch_seconds),
                 "best_epoch": history.best_epoch,
+                "inner_validation_ndcg20": [float(v) for v in history.val_score],
                 "seconds_per_epoch": per_epoch,
                 "train_sequences_per_second": history.sequences_per_epoch / per_epoch
                 if per_epoch > 0

@@ -9,6 +9,7 @@ from concurrent.futures import ThreadPoolExecutor
 from tqdm.auto import tqdm
 
 from ..utils._http import HTTPRequestError, post_json
+from ..utils._random import seeded_torch_rng
 from ._tokenize import render_prompt
 
 __all__ = ["LocalGenerator", "ChatCompletionsClient", "ChatAPIError"]
@@ -108,8 +109,7 @@ class LocalGenerator:
                 )
                 if sample:
                     kwargs.update(temperature=float(temperature), top_p=float(top_p), top_k=0)
-                with torch.random.fork_rng(devices=_cuda_devices(self.device)):
-                    torch.manual_seed(_batch_seed(seed, texts))
+                with seeded_torch_rng(_batch_seed(seed, texts), self.device):
                     with torch.no_grad():
                         if per_prompt > 1 and self.share_prefix:
                             generated = self._sample_shared_prefix(enc, per_prompt, kwargs)
@@ -139,14 +139,6 @@ def _cache_argument(model) -> str:
 def _batch_seed(seed, texts: list[str]) -> int:
     base = 0 if seed is None else int(seed)
     return (base * 1_000_003 + zlib.crc32("\x00".join(texts).encode())) % (2**63)
-
-
-def _cuda_devices(device: str) -> list[int]:
-    import torch
-
-    if str(device).startswith("cuda") and torch.cuda.is_available():
-        return [torch.device(device).index or 0]
-    return []
 
 
 class ChatCompletionsClient:

@@ -11,6 +11,7 @@ import hashlib
 import json
 from pathlib import Path
 
+from ..utils._random import seeded_torch_rng
 from ._model import CHATML_TEMPLATE
 from ._prompts import PAPER_TEMPLATES
 
@@ -54,7 +55,6 @@ def tiny_causal_lm(path=None, vocab_size: int = 512, seed: int = 0) -> Path:
         ``AutoTokenizer.from_pretrained`` load, and that ``LLMSeqPrompt(base_model=...)``
         accepts.
     """
-    import torch
     from tokenizers import Tokenizer, decoders, models, pre_tokenizers, trainers
     from transformers import LlamaConfig, LlamaForCausalLM, PreTrainedTokenizerFast
 
@@ -90,8 +90,7 @@ def tiny_causal_lm(path=None, vocab_size: int = 512, seed: int = 0) -> Path:
         pad_token_id=tokenizer.pad_token_id,
         **_CONFIG,
     )
-    with torch.random.fork_rng(devices=[]):
-        torch.manual_seed(seed)
+    with seeded_torch_rng(seed):  # a model's __init__ takes no generator
         model = LlamaForCausalLM(config)
     tmp = path.with_name(path.name + ".tmp")
     model.save_pretrained(tmp)

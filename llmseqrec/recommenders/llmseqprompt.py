@@ -14,7 +14,7 @@ from ..base import Recommender
 from ..llm import MappingStats, NameMapper, PromptTemplates, build_messages
 from ..registry import register
 from ..training import TrainConfig
-from ..utils import resolve_device
+from ..utils import resolve_device, seeded_torch_rng
 from ._prompt_tasks import (
     answer_to_codes,
     ordered_names,
@@ -496,16 +496,14 @@ class LLMSeqPrompt(Recommender):
     def _finetune(self, train, validation) -> None:
         import time
 
-        import torch
-
         from ..llm import apply_lora, encode_example, finetune_causal_lm
 
         tok = self._tokenizer
         enc_train = [e for e in (encode_example(tok, m, self.max_length) for m in train) if e]
         enc_val = [e for e in (encode_example(tok, m, self.max_length) for m in validation) if e]
         if self.lora:
-            with torch.random.fork_rng(devices=[]):
-                torch.manual_seed(0 if self.random_state is None else int(self.random_state))
+            seed = 0 if self.random_state is None else int(self.random_state)
+            with seeded_torch_rng(seed, self._device):  # peft's init takes no generator
                 self._lm = apply_lora(self._lm, self.lora_r, self.lora_alpha, self.lora_dropout)
         lr = self.learning_rate or (2e-4 if self.lora else 5e-5)
         config = TrainConfig(

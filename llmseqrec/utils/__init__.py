@@ -2,6 +2,12 @@
 
 from ._device import resolve_device
 from ._optional import import_optional
-from ._random import check_random_state, torch_generator
+from ._random import check_random_state, seeded_torch_rng, torch_generator
 
-__all__ = ["resolve_device", "import_optional", "check_random_state", "torch_generator"]
+__all__ = [
+    "resolve_device",
+    "import_optional",
+    "check_random_state",
+    "torch_generator",
+    "seeded_torch_rng",
+]

@@ -1,5 +1,7 @@
 from __future__ import annotations
 
+from contextlib import contextmanager
+
 import numpy as np
 
 
@@ -20,3 +22,20 @@ def torch_generator(random_state, device: str = "cpu"):
     gen = torch.Generator(device=device)
     gen.manual_seed(seed)
     return gen
+
+
+@contextmanager
+def seeded_torch_rng(seed: int, device="cpu"):
+    """Run a block under torch's global RNG seeded with ``seed``, then restore the caller's state.
+
+    For third-party code that takes no ``generator`` (Hugging Face ``generate``, a model's
+    ``__init__``, peft's LoRA initialisation). The CPU state and, when ``device`` is a CUDA
+    device, that device's state are forked, so neither leaks out of the block.
+    """
+    import torch
+
+    dev = torch.device(device)
+    cuda = [dev.index or 0] if dev.type == "cuda" and torch.cuda.is_available() else []
+    with torch.random.fork_rng(devices=cuda):
+        torch.manual_seed(int(seed))  # seeds CPU and CUDA; both restored on exit
+        yield
