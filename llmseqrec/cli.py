@@ -33,11 +33,18 @@ def main(argv=None) -> int:
         default=[],
         help="add a model: NAME or LABEL=NAME:param=value,...",
     )
-    bench.add_argument("--only", action="append", default=[], help="run only these model labels")
+    bench.add_argument(
+        "--only",
+        action="append",
+        default=[],
+        help="fit only these model labels (the tables still list every finished run)",
+    )
     bench.add_argument("--dataset", help="override the data set (beauty, ml-100k, synthetic)")
     bench.add_argument("--data-dir", help="override the data folder")
     bench.add_argument("--protocol", choices=["P1", "P2", "P3"])
-    bench.add_argument("--seeds", help="comma-separated seeds, e.g. 0,1,2")
+    bench.add_argument(
+        "--seeds", help="comma-separated seeds to fit, e.g. 0,1,2 (default from the configuration)"
+    )
     bench.add_argument(
         "--overwrite", action="store_true", help="replace results of a different configuration"
     )
@@ -80,8 +87,11 @@ def main(argv=None) -> int:
         else:
             parser.error("give a configuration file or --dataset")
         config.models += [parse_model_option(m) for m in args.model]
-        if args.only:
-            config.models = [m for m in config.models if m.label in set(args.only)]
+        unknown = set(args.only) - {m.label for m in config.models}
+        if unknown:
+            parser.error(
+                f"--only: no model labelled {', '.join(sorted(unknown))} in the configuration"
+            )
         for key in ("dataset", "data_dir", "protocol"):
             if getattr(args, key):
                 setattr(config, key, getattr(args, key))
@@ -90,7 +100,13 @@ def main(argv=None) -> int:
         if not config.models:
             parser.error("no models to run: add [models.*] to the configuration or pass --model")
         out = Path(args.out or Path("results") / config.name)
-        run_benchmark(config, out, overwrite=args.overwrite, command=_command_line(argv))
+        run_benchmark(
+            config,
+            out,
+            overwrite=args.overwrite,
+            command=_command_line(argv),
+            only=set(args.only) or None,
+        )
         if args.plots:
             for path in plot_results(out):
                 print(f"plot: {path}")

@@ -267,3 +267,31 @@ def test_pruner_stops_only_the_bottom_fifth():
         study.tell(trial, state=optuna.trial.TrialState.PRUNED)
     # The 20th percentile of 0.1..1.0 is 0.28: below it pruned, above it kept.
     assert verdicts == {0.05: True, 0.25: True, 0.5: False}
+
+
+def test_fitting_one_model_or_one_seed_keeps_every_finished_run_in_the_tables(tmp_path):
+    models = {"MostPopular": {}, "SKNN": {"k": 20, "sampling": "random"}}
+    cfg = load_config({**BASE, "seeds": [0, 1], "models": models})
+    run_benchmark(cfg, tmp_path / "r", log=lambda *_: None)
+    # Fit only SKNN at a new seed (as `--only SKNN --seeds 2` does): nothing else is fitted,
+    # and the tables still hold MostPopular and SKNN's seeds 0 and 1.
+    logs = []
+    cfg_seed2 = load_config({**BASE, "seeds": [2], "models": models})
+    summary = run_benchmark(cfg_seed2, tmp_path / "r", log=logs.append, only={"SKNN"})
+    fitted = [line for line in logs if ": fitting on" in line]
+    assert len(fitted) == 1 and "SKNN seed 2: fitting on" in fitted[0]
+    ndcg = summary.query("metric == 'NDCG' and k == 20").set_index("model")
+    assert set(ndcg.index) == {"MostPopular", "SKNN"}
+    assert ndcg.loc["SKNN", "n_runs"] == 3 and ndcg.loc["MostPopular", "n_runs"] == 1
+    csv = pd.read_csv(tmp_path / "r" / "results.csv")
+    assert sorted(csv.query("model == 'SKNN'")["seed"].unique()) == [0, 1, 2]
+    # A run on file at other parameters is not reported as this configuration's.
+    changed = load_config({**BASE, "seeds": [0], "models": {"SKNN": {"k": 5}}})
+    with pytest.raises(ResultsDirectoryError, match="no finished run"):
+        run_benchmark(changed, tmp_path / "r", log=lambda *_: None, only=set())
+
+
+def test_cli_only_rejects_an_unknown_label(tmp_path):
+    with pytest.raises(SystemExit):
+        main(["benchmark", "--dataset", "synthetic", "-m", "MostPopular", "--only", "Nope",
+              "--out", str(tmp_path)])  # fmt: skip

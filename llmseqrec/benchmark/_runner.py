@@ -94,12 +94,60 @@ def _params_from_files(params: dict) -> dict:
     return found
 
 
+def _finished_runs(runs_dir: Path, label: str, spec_json: dict) -> list[dict]:
+    """The finished runs of ``label`` at exactly this configuration, ordered by seed."""
+    found = []
+    for path in runs_dir.glob(f"{_safe(label)}__seed*.json"):
+        result = json.loads(path.read_text())
+        if result.get("label") == label and result.get("spec") == spec_json:
+            found.append(result)
+    return sorted(found, key=lambda r: (r["seed"] is None, r["seed"] or 0))
+
+
+def _fit_or_resume(spec, seed, spec_json, runs_dir, split, data, config, overwrite, tag, log):
+    """Fit ``spec`` at ``seed`` unless an identical finished run is on file."""
+    run_file = runs_dir / f"{_safe(spec.label)}__seed{seed}.json"
+    result = json.loads(run_file.read_text()) if run_file.exists() else None
+    if result is not None and result.get("spec") != spec_json:
+        if not overwrite:
+            raise ResultsDirectoryError(
+                f"{run_file} is a finished run of a different '{spec.label}' configuration; "
+                "use another label or directory, or pass overwrite=True"
+            )
+        result = None
+    if result is not None:
+        log(f"{tag}: finished earlier, skipped (resume)")
+        return
+    log(
+        f"{tag}: fitting on {len(split.train):,} sessions, predicting {len(split.test):,} prompts ..."
+    )
+    model = build_model(spec, {"random_state": seed} if seed is not None else None)
+    result = run_single(model, split, data, config.k, config.popularity)
+    result.update(
+        {
+            "label": spec.label,
+            "model": spec.model,
+            "seed": seed,
+            "spec": spec_json,
+            "params": {k: repr(v) for k, v in model.get_params(deep=False).items()},
+        }
+    )
+    _write_json(run_file, result)
+    ndcg = next(
+        r["value"] for r in result["metrics"] if r["metric"] == "NDCG" and r["k"] == max(config.k)
+    )
+    log(
+        f"{tag}: NDCG@{max(config.k)} {ndcg:.4f} (fit {result['fit_seconds']:.1f} s, predict {result['predict_seconds']:.1f} s)"
+    )
+
+
 def run_benchmark(
     config: BenchmarkConfig,
     out_dir,
     overwrite: bool = False,
     command: str | None = None,
     log=print,
+    only=None,
 ) -> pd.DataFrame:
     """Run (or resume) a benchmark and write its result files.
 
@@ -110,6 +158,10 @@ def run_benchmark(
 
     A directory holding results of another configuration is never overwritten silently:
     :class:`ResultsDirectoryError` unless ``overwrite=True``.
+
+    ``only`` (a set of model labels) and ``config.seeds`` choose what this call *fits*; the
+    tables always summarise every finished run on file of the configuration's models at
+    their current parameters, so fitting one model or one more seed never drops the others.
 
     Returns
     -------
@@ -143,54 +195,27 @@ def run_benchmark(
     records, selections = [], {}
     n_models = len(config.models)
     for m, spec in enumerate(config.models, start=1):
-        template = build_model(spec)
-        seeds = _seeds_for(template, config.seeds)
-        for seed in seeds:
-            run_file = runs_dir / f"{_safe(spec.label)}__seed{seed}.json"
-            tag = f"[{m}/{n_models}] {spec.label}" + (f" seed {seed}" if seed is not None else "")
-            spec_json = {
-                "model": spec.model,
-                "params": json.loads(json.dumps(spec.params, default=str)),
-                "params_from": spec.params_from,
-            }
-            # A new search result must not pass for the old one: record what the files say.
-            read = _params_from_files({"params_from": spec.params_from, **spec.params})
-            if read:
-                spec_json["params_from_params"] = read
-            result = json.loads(run_file.read_text()) if run_file.exists() else None
-            if result is not None and result.get("spec") != spec_json:
-                if not overwrite:
-                    raise ResultsDirectoryError(
-                        f"{run_file} is a finished run of a different '{spec.label}' configuration; "
-                        "use another label or directory, or pass overwrite=True"
-                    )
-                result = None
-            if result is not None:
-                log(f"{tag}: finished earlier, skipped (resume)")
-            else:
-                log(
-                    f"{tag}: fitting on {len(split.train):,} sessions, predicting {len(split.test):,} prompts ..."
+        spec_json = {
+            "model": spec.model,
+            "params": json.loads(json.dumps(spec.params, default=str)),
+            "params_from": spec.params_from,
+        }
+        # A new search result must not pass for the old one: record what the files say.
+        read = _params_from_files({"params_from": spec.params_from, **spec.params})
+        if read:
+            spec_json["params_from_params"] = read
+        if only is None or spec.label in only:
+            for seed in _seeds_for(build_model(spec), config.seeds):
+                tag = f"[{m}/{n_models}] {spec.label}" + (
+                    f" seed {seed}" if seed is not None else ""
                 )
-                model = build_model(spec, {"random_state": seed} if seed is not None else None)
-                result = run_single(model, split, data, config.k, config.popularity)
-                result.update(
-                    {
-                        "label": spec.label,
-                        "model": spec.model,
-                        "seed": seed,
-                        "spec": spec_json,
-                        "params": {k: repr(v) for k, v in model.get_params(deep=False).items()},
-                    }
+                _fit_or_resume(
+                    spec, seed, spec_json, runs_dir, split, data, config, overwrite, tag, log
                 )
-                _write_json(run_file, result)
-                ndcg = next(
-                    r["value"]
-                    for r in result["metrics"]
-                    if r["metric"] == "NDCG" and r["k"] == max(config.k)
-                )
-                log(
-                    f"{tag}: NDCG@{max(config.k)} {ndcg:.4f} (fit {result['fit_seconds']:.1f} s, predict {result['predict_seconds']:.1f} s)"
-                )
+        # The tables hold every finished run of this configuration on file, whichever seeds
+        # or models this invocation fitted (so `--only`/`--seeds` never shrink them).
+        for result in _finished_runs(runs_dir, spec.label, spec_json):
+            seed = result["seed"]
             if "selection" in result:
                 selections[spec.label] = result["selection"]
             for row in result["metrics"]:
@@ -206,6 +231,8 @@ def run_benchmark(
                             "value": result[timing],
                         }
                     )
+    if not records:
+        raise ResultsDirectoryError(f"{out} holds no finished run of the selected models")
     results = pd.DataFrame(records)
     summary = summarize(results)
     results.to_csv(out / "results.csv", index=False)
