@@ -14,7 +14,7 @@ capped at 15 epochs, random_state 0.
 import argparse
 import time
 
-from llmseqrec.benchmark._data import load_benchmark_data, make_split
+from llmseqrec.benchmark import load_benchmark_data, make_split
 from llmseqrec.recommenders import BERT4Rec
 
 BASE = dict(

@@ -37,5 +37,10 @@ def seeded_torch_rng(seed: int, device="cpu"):
     dev = torch.device(device)
     cuda = [dev.index or 0] if dev.type == "cuda" and torch.cuda.is_available() else []
     with torch.random.fork_rng(devices=cuda):
-        torch.manual_seed(int(seed))  # seeds CPU and CUDA; both restored on exit
+        # Seed exactly the states fork_rng restores: torch.manual_seed would also reseed every
+        # other GPU, whose state would then leak out of the block.
+        torch.random.default_generator.manual_seed(int(seed))
+        for index in cuda:
+            with torch.cuda.device(index):
+                torch.cuda.manual_seed(int(seed))
         yield
