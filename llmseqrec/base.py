@@ -115,7 +115,7 @@ class Recommender(BaseEstimator):
         self
         """
         self._check_common_params()
-        _, seqs = as_sequences(sessions)
+        _, seqs, times = as_sequences(sessions, return_times=True)
         if self._requires_item_metadata and item_metadata is None:
             raise ValueError(f"{type(self).__name__}.fit needs item_metadata (item texts).")
         meta = item_table(item_metadata) if item_metadata is not None else None
@@ -129,7 +129,13 @@ class Recommender(BaseEstimator):
         self.item_index_ = index
         self.item_popularity_ = counts[1:].astype(np.float64)  # (n_items,) training interactions
         aligned = meta.reindex(index.ids) if meta is not None else None
-        self._fit(encoded, aligned)
+        # Session end times (None without a time column) for models that split by time;
+        # transient, so it is neither a parameter nor learned state.
+        self._fit_session_times = times
+        try:
+            self._fit(encoded, aligned)
+        finally:
+            del self._fit_session_times
         return self
 
     def _catalogue_extra(self, item_metadata: pd.DataFrame | None) -> list:

@@ -73,3 +73,14 @@ def test_item_table_validates():
         item_table(pd.DataFrame({"item_id": [1, 1], "title": ["a", "b"]}))
     with pytest.raises(KeyError):
         item_table(pd.DataFrame({"title": ["a"]}))
+
+
+def test_as_sequences_returns_session_end_times():
+    df = pd.DataFrame(
+        {"user_id": [7, 7, 3, 7], "item_id": [1, 2, 3, 4], "timestamp": [5, 9, 4, 1]}
+    )
+    keys, seqs, times = as_sequences(df, return_times=True)
+    assert keys == [7, 3] and times.tolist() == [9, 4]  # each session's largest timestamp
+    assert [s.tolist() for s in seqs] == [[4, 1, 2], [3]]
+    assert as_sequences({"a": [1]}, return_times=True)[2] is None
+    assert as_sequences(df.drop(columns="timestamp"), return_times=True)[2] is None

@@ -125,3 +125,22 @@ def test_inner_validation_split():
     assert np.array_equal(va, va2)
     with pytest.raises(ValueError):
         inner_validation_split(10, frac=1.5)
+
+
+def test_temporal_inner_validation_split_holds_out_the_latest_sessions():
+    times = np.array([50, 10, 40, 10, 30, 20, 10, 60, 0, 45])
+    tr, va = inner_validation_split(10, frac=0.3, strategy="temporal", times=times)
+    assert va.tolist() == [0, 7, 9]  # times 50, 60 and 45: the three latest
+    assert sorted(set(tr) | set(va)) == list(range(10))
+    # Ties are broken by position (a later session counts as later).
+    _, va = inner_validation_split(4, frac=0.5, strategy="temporal", times=[1, 1, 1, 0])
+    assert va.tolist() == [1, 2]
+    # Without times: the last sessions in the given order; random_state is irrelevant.
+    _, va = inner_validation_split(10, frac=0.2, strategy="temporal", random_state=3)
+    assert va.tolist() == [8, 9]
+    _, va = inner_validation_split(10_000, frac=0.1, max_sessions=500, strategy="temporal")
+    assert va.tolist() == list(range(9_500, 10_000))
+    with pytest.raises(ValueError, match="strategy"):
+        inner_validation_split(10, strategy="latest")
+    with pytest.raises(ValueError, match="shape"):
+        inner_validation_split(10, strategy="temporal", times=[1, 2])

@@ -1,4 +1,5 @@
 import numpy as np
+import pandas as pd
 import pytest
 import torch
 
@@ -241,3 +242,34 @@ def test_full_softmax_loss_equals_cross_entropy_in_every_chunking(chunk_rows):
     torch.testing.assert_close(loss, reference)
     for got, want in zip(grads, expected):
         torch.testing.assert_close(got, 3.0 * want)
+
+
+def test_temporal_inner_validation_holds_out_the_latest_sessions(monkeypatch):
+    import llmseqrec.recommenders._neural as neural
+
+    held_out = {}
+    real_split = neural.inner_validation_split
+
+    def spy(*args, **kwargs):
+        train_idx, val_idx = real_split(*args, **kwargs)
+        held_out["val"] = val_idx
+        return train_idx, val_idx
+
+    monkeypatch.setattr(neural, "inner_validation_split", spy)
+    # 40 sessions listed in an order unrelated to time; session s ends at time (7 * s) % 40.
+    sessions = [f"s{s}" for s in range(40) for _ in range(3)]
+    ends = {f"s{s}": (7 * s) % 40 for s in range(40)}
+    df = pd.DataFrame(
+        {
+            "session_id": sessions,
+            "item_id": [f"i{(j * 5 + k) % 11}" for j in range(40) for k in range(3)],
+            "timestamp": [ends[s] - 2 + k for s, k in zip(sessions, [0, 1, 2] * 40)],
+        }
+    )
+    _tiny(SASRec, val_split="temporal", epochs=1, patience=1).fit(df)
+    latest = sorted(range(40), key=lambda s: ends[f"s{s}"])[-4:]  # ceil(0.1 * 40)
+    assert held_out["val"].tolist() == sorted(latest)
+    _tiny(SASRec, epochs=1, patience=1, random_state=0).fit(df)  # the paper's random draw
+    assert held_out["val"].tolist() != sorted(latest)
+    with pytest.raises(ValueError, match="val_split"):
+        _tiny(SASRec, val_split="last").fit(df)

@@ -113,17 +113,27 @@ def session_times(
     return df.groupby(session_col, sort=False)[time_col].max()
 
 
-def as_sequences(sessions) -> tuple[list, list[np.ndarray]]:
+def as_sequences(sessions, return_times: bool = False):
     """Normalise the accepted session inputs to ``(keys, sequences)``.
 
     Accepted forms: a DataFrame of interactions (see :func:`to_sequences`), a mapping
     ``session id -> sequence of item ids``, or a sequence of item-id sequences (keys are
     then the positions ``0..n-1``). A single flat list of ids is rejected, because it is
     ambiguous.
+
+    With ``return_times=True`` a third value is returned: each session's largest
+    timestamp (ndarray aligned with the keys) for a DataFrame with a time column, else
+    ``None``.
     """
     if isinstance(sessions, pd.DataFrame):
-        seqs = to_sequences(sessions)
-        return list(seqs.keys()), list(seqs.values())
+        cols = infer_columns(sessions)
+        keys, groups, times = _ordered_groups(sessions, *cols)
+        return (keys, groups, times) if return_times else (keys, groups)
+    keys, seqs = _as_plain_sequences(sessions)
+    return (keys, seqs, None) if return_times else (keys, seqs)
+
+
+def _as_plain_sequences(sessions) -> tuple[list, list[np.ndarray]]:
     if isinstance(sessions, Mapping):
         return list(sessions.keys()), [_as_item_array(s) for s in sessions.values()]
     if isinstance(sessions, (str, bytes)) or not isinstance(sessions, (Sequence, np.ndarray)):

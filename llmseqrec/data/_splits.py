@@ -280,9 +280,28 @@ def leave_one_out_split(
 
 
 def inner_validation_split(
-    n_sessions: int, frac: float = 0.1, max_sessions: int | None = 500, random_state=None
+    n_sessions: int,
+    frac: float = 0.1,
+    max_sessions: int | None = 500,
+    random_state=None,
+    strategy: str = "random",
+    times=None,
 ) -> tuple[np.ndarray, np.ndarray]:
     """Hold out sessions for early stopping (the paper: min(ceil(0.1 n), 500), removed from training).
+
+    Parameters
+    ----------
+    n_sessions : int
+    frac : float, default=0.1
+    max_sessions : int or None, default=500
+    random_state : int, Generator or None
+        Used by ``strategy="random"``.
+    strategy : {"random", "temporal"}, default="random"
+        ``"random"`` draws the sessions uniformly (the paper). ``"temporal"`` holds out the
+        latest ones, as the test split does: the largest ``times`` (ties broken by
+        position), or the last positions when ``times`` is None.
+    times : array-like of shape (n_sessions,), optional
+        Session times (e.g. each session's largest timestamp) for ``"temporal"``.
 
     Returns
     -------
@@ -294,13 +313,27 @@ def inner_validation_split(
     >>> tr, va = inner_validation_split(20, frac=0.1, random_state=0)
     >>> len(tr), len(va), sorted(set(tr) | set(va)) == list(range(20))
     (18, 2, True)
+    >>> inner_validation_split(5, frac=0.4, strategy="temporal", times=[9, 1, 8, 2, 3])[1].tolist()
+    [0, 2]
     """
     if not 0 < frac < 1:
         raise ValueError(f"frac must be in (0, 1), got {frac}")
+    if strategy not in ("random", "temporal"):
+        raise ValueError(f"strategy must be 'random' or 'temporal', got {strategy!r}")
     n_val = math.ceil(frac * n_sessions)
     if max_sessions is not None:
         n_val = min(n_val, max_sessions)
-    rng = np.random.default_rng(random_state)
-    val = np.sort(rng.choice(n_sessions, size=n_val, replace=False))
+    if strategy == "random":
+        rng = np.random.default_rng(random_state)
+        val = np.sort(rng.choice(n_sessions, size=n_val, replace=False))
+    else:
+        if times is None:
+            order = np.arange(n_sessions)
+        else:
+            times = np.asarray(times)
+            if times.shape != (n_sessions,):
+                raise ValueError(f"times must have shape ({n_sessions},), got {times.shape}")
+            order = np.lexsort((np.arange(n_sessions), times))  # by time, then position
+        val = np.sort(order[n_sessions - n_val :])
     train = np.setdiff1d(np.arange(n_sessions), val)
     return train, val

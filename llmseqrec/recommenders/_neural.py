@@ -71,6 +71,8 @@ class NeuralSequentialRecommender(Recommender):
             value = getattr(self, name)
             if isinstance(value, bool) or not isinstance(value, (int, np.integer)) or value < 1:
                 raise ValueError(f"{name} must be a positive integer, got {value!r}")
+        if self.val_split not in ("random", "temporal"):
+            raise ValueError(f"val_split must be 'random' or 'temporal', got {self.val_split!r}")
         if not 0 <= self.dropout < 1:
             raise ValueError(f"dropout must be in [0, 1), got {self.dropout}")
 
@@ -150,11 +152,14 @@ class NeuralSequentialRecommender(Recommender):
         validate, train_seqs = None, sequences
         eligible = [i for i, s in enumerate(sequences) if len(s) >= 2]
         if self.val_frac and self.patience and len(eligible) >= 10:
+            times = getattr(self, "_fit_session_times", None)
             _, val_pos = inner_validation_split(
                 len(eligible),
                 self.val_frac,
                 self.val_max_sessions,
                 check_random_state(self.random_state),
+                strategy=self.val_split,
+                times=None if times is None else np.asarray(times)[eligible],
             )
             val_idx = {eligible[i] for i in val_pos}
             train_seqs = [s for i, s in enumerate(sequences) if i not in val_idx]

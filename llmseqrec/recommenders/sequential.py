@@ -34,6 +34,10 @@ _COMMON_DOC = """
     val_max_sessions : int, default=500
         Inner validation = min(ceil(val_frac * n), val_max_sessions) training sessions,
         removed from training (the paper's rule).
+    val_split : {"random", "temporal"}, default="random"
+        Which sessions form the inner validation: drawn at random (the paper), or the
+        latest ones, like the test split (by each session's largest timestamp when ``fit``
+        gets a DataFrame with a time column, else the last sessions in the given order).
     loss : {"softmax", "sampled_softmax"}, default="softmax"
         Full-catalogue cross-entropy, or sampled softmax with ``n_negatives`` shared uniform
         negatives (for very large catalogues).
@@ -86,7 +90,7 @@ class SASRec(NeuralSequentialRecommender):
 
     def __init__(
         self, n_layers=2, n_heads=1, emb_dim=64, max_len=20, dropout=0.2, epochs=50, batch_size=128, lr=1e-3,
-        weight_decay=0.0, clip_norm=None, patience=3, val_frac=0.1, val_max_sessions=500, loss="softmax", n_negatives=256,
+        weight_decay=0.0, clip_norm=None, patience=3, val_frac=0.1, val_max_sessions=500, val_split="random", loss="softmax", n_negatives=256,
         item_embeddings=None, reduction="pca", class_column=None, freeze_text=False, permute_embeddings=False, device=None,
         mixed_precision="auto", show_progress=True, exclude_seen=True, handle_unknown="ignore", random_state=None,
     ):  # fmt: skip
@@ -139,7 +143,7 @@ class BERT4Rec(NeuralSequentialRecommender):
 
     def __init__(
         self, n_layers=2, n_heads=2, mask_prob=0.2, n_masked_copies=5, last_item_copy=True, emb_dim=64, max_len=20, dropout=0.2, epochs=50,
-        batch_size=128, lr=1e-3, weight_decay=0.0, clip_norm=None, patience=3, val_frac=0.1, val_max_sessions=500,
+        batch_size=128, lr=1e-3, weight_decay=0.0, clip_norm=None, patience=3, val_frac=0.1, val_max_sessions=500, val_split="random",
         loss="softmax", n_negatives=256, item_embeddings=None, reduction="pca", class_column=None, freeze_text=False,
         permute_embeddings=False, device=None, mixed_precision="auto", show_progress=True, exclude_seen=True,
         handle_unknown="ignore", random_state=None,
@@ -226,7 +230,7 @@ class GRU4Rec(NeuralSequentialRecommender):
 
     def __init__(
         self, hidden_dim=100, emb_dim=64, max_len=20, dropout=0.2, epochs=50, batch_size=128, lr=1e-3, weight_decay=0.0,
-        clip_norm=None, patience=3, val_frac=0.1, val_max_sessions=500, loss="softmax", n_negatives=256,
+        clip_norm=None, patience=3, val_frac=0.1, val_max_sessions=500, val_split="random", loss="softmax", n_negatives=256,
         item_embeddings=None, reduction="pca", class_column=None, freeze_text=False, permute_embeddings=False, device=None,
         mixed_precision="auto", show_progress=True, exclude_seen=True, handle_unknown="ignore", random_state=None,
     ):  # fmt: skip
