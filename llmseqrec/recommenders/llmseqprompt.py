@@ -13,8 +13,15 @@ from sklearn.base import clone
 from ..base import Recommender
 from ..llm import MappingStats, NameMapper, PromptTemplates, build_messages
 from ..registry import register
-from ..training import TrainConfig
-from ..utils import resolve_device, seeded_torch_rng
+from ..utils import resolve_device
+from ._prompt_candidates import (
+    candidate_codes,
+    cluster_representatives,
+    fit_candidate_model,
+    nearest_representatives,
+)
+from ._prompt_lm import finetune_prompt_lm, load_prompt_lm
+from ._prompt_params import check_prompt_params
 from ._prompt_tasks import (
     answer_to_codes,
     ordered_names,
@@ -23,9 +30,6 @@ from ._prompt_tasks import (
 )
 
 __all__ = ["LLMSeqPrompt"]
-
-_VARIANTS = ("genitem", "genlist", "classify", "rank")
-_ORDERS = ("count", "first")
 
 
 @register("LLMSeqPrompt")
@@ -268,42 +272,7 @@ class LLMSeqPrompt(Recommender):
 
     # ------------------------------------------------------------------ checks
     def _check_params(self) -> None:
-        if self.variant not in _VARIANTS:
-            raise ValueError(f"variant must be one of {_VARIANTS}, got {self.variant!r}")
-        if self.genitem_order not in _ORDERS:
-            raise ValueError(f"genitem_order must be one of {_ORDERS}, got {self.genitem_order!r}")
-        for name in (
-            "max_prompt_items",
-            "min_prompt_items",
-            "epochs",
-            "batch_size",
-            "gradient_accumulation_steps",
-            "n_recommendations",
-            "generation_batch_size",
-            "n_clusters",
-            "n_candidates",
-            "max_length",
-            "max_workers",
-        ):
-            value = getattr(self, name)
-            if isinstance(value, bool) or not isinstance(value, (int, np.integer)) or value < 1:
-                if not (name == "min_prompt_items" and value == 0):
-                    raise ValueError(f"{name} must be a positive integer, got {value!r}")
-        for name in ("max_steps", "max_train_examples", "max_validation_examples", "n_samples"):
-            value = getattr(self, name)
-            if value is not None and (not isinstance(value, (int, np.integer)) or value < 1):
-                raise ValueError(f"{name} must be a positive integer or None, got {value!r}")
-        if not 0.0 <= self.validation_share < 1.0:
-            raise ValueError(f"validation_share must be in [0, 1), got {self.validation_share!r}")
-        if self.temperature < 0 or not 0 < self.top_p <= 1:
-            raise ValueError("temperature must be >= 0 and top_p in (0, 1]")
-        if self.api_base is not None and not self.api_model:
-            raise ValueError("api_base needs api_model (the endpoint's model name)")
-        for variant, t in (self.templates or {}).items():
-            if variant not in _VARIANTS:
-                raise ValueError(f"templates has an unknown variant {variant!r}")
-            if not isinstance(t, (dict, PromptTemplates)):
-                raise TypeError("templates values must be dicts with system/user/assistant")
+        check_prompt_params(self)
 
     def _templates(self):
         from ..llm import PAPER_TEMPLATES
@@ -372,48 +341,31 @@ class LLMSeqPrompt(Recommender):
         return frame
 
     def _fit_candidates(self, sequences, item_metadata) -> None:
-        from .llmseqsim import LLMSeqSim
-
-        model = self.candidate_model if self.candidate_model is not None else LLMSeqSim()
-        if not getattr(model, "__sklearn_is_fitted__", lambda: False)():
-            external = [self.item_index_.ids[s - 1] for s in sequences]
-            meta = item_metadata.copy()
-            meta.index = pd.Index(self.item_index_.ids, name="item_id")
-            model = clone(model).fit(external, item_metadata=meta)
-        self.candidate_model_ = model
+        self.candidate_model_ = fit_candidate_model(
+            self.candidate_model, self.item_index_, sequences, item_metadata
+        )
 
     def _candidates(self, sequences) -> list[np.ndarray]:
-        """Top ``n_candidates`` codes of the candidate recommender for each prompt."""
-        external = [self.item_index_.ids[s - 1].tolist() for s in sequences]
-        recs = self.candidate_model_.predict(external, k=self.n_candidates)
-        out = []
-        for row in recs:
-            ids = [r for r in row.tolist() if r is not None]
-            codes = self.item_index_.encode(ids, handle_unknown="pad")
-            out.append(codes[codes > 0])
-        return out
+        return candidate_codes(
+            self.candidate_model_, self.item_index_, sequences, self.n_candidates
+        )
 
     def _fit_representatives(self) -> None:
-        from sklearn.cluster import KMeans
-
-        titled = np.flatnonzero([bool(t) for t in self.titles_])  # rows of titled items
-        n = min(self.n_clusters, len(titled))
-        km = KMeans(n_clusters=n, random_state=self.random_state, n_init="auto")
-        labels = km.fit_predict(self.item_vectors_[titled].astype(np.float64))
-        reps, kept = [], []
-        for c in range(n):
-            members = titled[labels == c]
-            if not len(members):  # k-means may leave a cluster empty (duplicate vectors)
-                continue
-            # most popular in training; ties -> lowest code
-            reps.append(int(members[np.argmax(self.item_popularity_[members])]) + 1)
-            kept.append(c)
-        self.centroids_ = km.cluster_centers_[kept].astype(np.float32)  # (n_clusters, dim)
-        self.representatives_ = np.asarray(reps, dtype=np.int64)  # (n_clusters,) codes
+        self.centroids_, self.representatives_ = cluster_representatives(
+            self.item_vectors_,
+            self.titles_,
+            self.item_popularity_,
+            self.n_clusters,
+            self.random_state,
+        )  # (n_clusters, dim), (n_clusters,) codes
 
     def _nearest_representatives(self, code: int) -> np.ndarray:
-        d = ((self.centroids_ - self.item_vectors_[code - 1]) ** 2).sum(axis=1)
-        return self.representatives_[np.argsort(d, kind="stable")[: self.n_recommendations]]
+        return nearest_representatives(
+            self.centroids_,
+            self.representatives_,
+            self.item_vectors_[code - 1],
+            self.n_recommendations,
+        )
 
     # ------------------------------------------------------------------ examples
     def _prompt_titles(self, codes: np.ndarray) -> list[str]:
@@ -477,66 +429,13 @@ class LLMSeqPrompt(Recommender):
 
     # ------------------------------------------------------------------ the LM
     def _load_lm(self, weights_dir: Path | None = None) -> None:
-        from ..llm import LocalGenerator, load_causal_lm
-
-        if weights_dir is not None and (weights_dir / "config.json").exists():
-            model, tok = load_causal_lm(str(weights_dir), device=self._device)  # full weights
-        else:
-            model, tok = load_causal_lm(
-                self.base_model, self.gguf_file, self.revision, device=self._device
-            )
-            if weights_dir is not None and (weights_dir / "adapter_config.json").exists():
-                from peft import PeftModel
-
-                model = PeftModel.from_pretrained(model, str(weights_dir)).to(self._device)
-        model.eval()
-        self._lm, self._tokenizer = model, tok
-        self._generator = LocalGenerator(model, tok, self._device, self.generation_batch_size)
+        self._lm, self._tokenizer, self._generator = load_prompt_lm(self, self._device, weights_dir)
 
     def _finetune(self, train, validation) -> None:
-        import time
-
-        from ..llm import apply_lora, encode_example, finetune_causal_lm
-
-        tok = self._tokenizer
-        enc_train = [e for e in (encode_example(tok, m, self.max_length) for m in train) if e]
-        enc_val = [e for e in (encode_example(tok, m, self.max_length) for m in validation) if e]
-        if self.lora:
-            seed = 0 if self.random_state is None else int(self.random_state)
-            with seeded_torch_rng(seed, self._device):  # peft's init takes no generator
-                self._lm = apply_lora(self._lm, self.lora_r, self.lora_alpha, self.lora_dropout)
-        lr = self.learning_rate or (2e-4 if self.lora else 5e-5)
-        config = TrainConfig(
-            epochs=self.epochs,
-            lr=lr,
-            weight_decay=self.weight_decay,
-            clip_norm=1.0,
-            patience=self.patience,
-            device=self._device,
-            mixed_precision=True,
-            show_progress=self.show_progress,
-            desc=f"fine-tune {self.variant}",
-            grad_accumulation_steps=self.gradient_accumulation_steps,
-            max_steps=self.max_steps,
-            batch_progress=True,
+        self._lm, self.history_ = finetune_prompt_lm(
+            self, self._lm, self._tokenizer, train, validation, self._device
         )
-        start = time.perf_counter()
-        history = finetune_causal_lm(
-            self._lm, tok, enc_train, enc_val, config, self.batch_size, self.random_state
-        )
-        self._lm.eval()
         self._generator.model = self._lm
-        self.history_ = {
-            "train_loss": history.train_loss,
-            "validation_loss": [-v for v in history.val_score],
-            "best_epoch": history.best_epoch,
-            "optimizer_steps": history.optimizer_steps,
-            "train_examples": len(enc_train),
-            "validation_examples": len(enc_val),
-            "skipped_too_long": len(train) + len(validation) - len(enc_train) - len(enc_val),
-            "train_tokens": int(sum(len(e["input_ids"]) for e in enc_train)),
-            "seconds": time.perf_counter() - start,
-        }
 
     def _client(self):
         if self.api_base is None:
