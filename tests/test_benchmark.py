@@ -94,6 +94,10 @@ def test_end_to_end_resume_and_conflicts(tmp_path):
     run_benchmark(more_seeds, tmp_path / "r", log=logs.append)
     assert sum("skipped (resume)" in line for line in logs) == 3
     assert (tmp_path / "r" / "runs" / "SKNN__seed2.json").exists()
+    # A call that fits one seed still reports every finished run, and names their seeds.
+    run_benchmark(load_config({**BASE, "seeds": [1], "models": models}), tmp_path / "r")
+    table = (tmp_path / "r" / "results.md").read_text()
+    assert "| SKNN | 3 (seeds 0, 1, 2) |" in table and "| MostPopular | 1 |" in table
     # Another protocol is another experiment: refused unless overwrite.
     other = load_config({**BASE, "protocol": "P3", "models": {"MostPopular": {}}})
     with pytest.raises(ResultsDirectoryError, match="protocol"):
@@ -181,7 +185,7 @@ def test_cli_benchmark_writes_docs_section_and_plots(tmp_path):
     assert (
         "Hand-written intro stays." in text
         and "<!-- BEGIN synthetic -->" in text
-        and "| knn | 1 |" in text
+        and "| knn | 1 (seeds 0) |" in text
     )
     assert (tmp_path / "res" / "ndcg20.png").stat().st_size > 1000
     # Regenerating replaces the section instead of appending a second one.

@@ -67,9 +67,11 @@ def render_markdown(summary: pd.DataFrame, meta: dict) -> str:
         f"{data.get('n_interactions'):,} interactions; {data.get('n_train_sessions'):,} training sessions, "
         f"{data.get('n_test_cases'):,} test cases.",
         f"**Machine** {machine_line(meta['machine'])}. **Date** {meta['date']}.",
-        f"**Command** `{meta.get('command') or 'llmseqrec benchmark'}`",
+        f"**Command** (the last call) `{meta.get('command') or 'llmseqrec benchmark'}`",
         "",
-        "Mean ± standard deviation over seeds (models without randomness run once).",
+        "Mean ± standard deviation over seeds (models without randomness run once). Each row "
+        "holds every finished run of its configuration on file, whichever call fitted it; "
+        "the runs column lists their seeds.",
         "",
         header,
         "|" + "---|" * (len(_COLUMNS) + 5 + (3 if neural else 0)),
@@ -86,7 +88,9 @@ def render_markdown(summary: pd.DataFrame, meta: dict) -> str:
             )
             timing.append(_cell(summary, m, "seconds_per_epoch", None, 1))
             timing.append(_cell(summary, m, "train_sequences_per_second", None, 0))
-        lines.append(f"| {m} | {runs[m]} | " + " | ".join(cells + timing) + " |")
+        seeds = (meta.get("seeds") or {}).get(m)
+        n_runs = f"{runs[m]} (seeds {', '.join(map(str, seeds))})" if seeds else str(runs[m])
+        lines.append(f"| {m} | {n_runs} | " + " | ".join(cells + timing) + " |")
     selections = meta.get("selections") or {}
     if selections:
         lines += [

@@ -192,7 +192,7 @@ def run_benchmark(
     data = load_benchmark_data(config.dataset, config.data_dir)
     split = make_split(data, config.protocol)
     stats = {**data.stats(), **split.stats()}
-    records, selections = [], {}
+    records, selections, seeds_on_file = [], {}, {}
     n_models = len(config.models)
     for m, spec in enumerate(config.models, start=1):
         spec_json = {
@@ -216,6 +216,8 @@ def run_benchmark(
         # or models this invocation fitted (so `--only`/`--seeds` never shrink them).
         for result in _finished_runs(runs_dir, spec.label, spec_json):
             seed = result["seed"]
+            if seed is not None:
+                seeds_on_file.setdefault(spec.label, []).append(seed)
             if "selection" in result:
                 selections[spec.label] = result["selection"]
             for row in result["metrics"]:
@@ -244,6 +246,7 @@ def run_benchmark(
         "date": date.today().isoformat(),
         "command": command,
         "selections": selections,
+        "seeds": seeds_on_file,
     }
     _write_json(out / "results.json", {**meta, "summary": summary.to_dict("records")})
     (out / "results.md").write_text(render_markdown(summary, meta))
