@@ -76,9 +76,7 @@ def test_item_table_validates():
 
 
 def test_as_sequences_returns_session_end_times():
-    df = pd.DataFrame(
-        {"user_id": [7, 7, 3, 7], "item_id": [1, 2, 3, 4], "timestamp": [5, 9, 4, 1]}
-    )
+    df = pd.DataFrame({"user_id": [7, 7, 3, 7], "item_id": [1, 2, 3, 4], "timestamp": [5, 9, 4, 1]})
     keys, seqs, times = as_sequences(df, return_times=True)
     assert keys == [7, 3] and times.tolist() == [9, 4]  # each session's largest timestamp
     assert [s.tolist() for s in seqs] == [[4, 1, 2], [3]]
