@@ -40,7 +40,11 @@ def ndcg20(cls, params, split, items) -> float:
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--data-dir", default=None, help="Beauty folder (default: <data home>/beauty, see get_data_home)")
+    parser.add_argument(
+        "--data-dir",
+        default=None,
+        help="Beauty folder (default: <data home>/beauty, see get_data_home)",
+    )
     args = parser.parse_args()
     data = load_benchmark_data("beauty", args.data_dir)
     folds = validation_folds(data, "P1", 3)
