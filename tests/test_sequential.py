@@ -273,3 +273,31 @@ def test_temporal_inner_validation_holds_out_the_latest_sessions(monkeypatch):
     assert held_out["val"].tolist() != sorted(latest)
     with pytest.raises(ValueError, match="val_split"):
         _tiny(SASRec, val_split="last").fit(df)
+
+
+@pytest.mark.parametrize("cls", [SASRec, BERT4Rec, GRU4Rec])
+def test_refit_retrains_on_every_session_for_the_best_epoch_count(cls, tmp_path):
+    train, prompts, _, _ = synthetic_data("str")
+    params = dict(epochs=6, patience=2, lr=1e-2, dropout=0.1, val_split="temporal")
+    refit = _tiny(cls, refit=True, **params).fit(train)
+    plain = _tiny(cls, **params).fit(train)
+    assert plain.refit_history_ is None
+    # The early-stopping run is the plain model's; the refit adds back the held-out sessions.
+    assert refit.history_.val_score == plain.history_.val_score
+    best = refit.history_.best_epoch
+    assert len(refit.refit_history_.train_loss) == best and refit.refit_history_.val_score == []
+    assert refit.refit_history_.sequences_per_epoch > refit.history_.sequences_per_epoch
+    # Same initial weights and seeds: identical to training on all sessions for `best` epochs.
+    full = _tiny(cls, **{**params, "epochs": best, "patience": None}).fit(train)
+    np.testing.assert_array_equal(
+        refit.predict_scores(prompts[:5]), full.predict_scores(prompts[:5])
+    )
+    assert not np.allclose(refit.predict_scores(prompts[:5]), plain.predict_scores(prompts[:5]))
+    refit.save(tmp_path / "m")
+    loaded = llmseqrec.load(tmp_path / "m")
+    assert loaded.refit_history_.train_loss == refit.refit_history_.train_loss
+    np.testing.assert_array_equal(
+        loaded.predict_scores(prompts[:5]), refit.predict_scores(prompts[:5])
+    )
+    with pytest.raises(ValueError, match="refit"):
+        _tiny(cls, refit="yes").fit(train)

@@ -79,6 +79,10 @@ def run_single(model, split, data, k, popularity: str) -> dict:
                 else None,
             }
         )
+        refit = getattr(model, "refit_history_", None)
+        if refit is not None:  # the retraining on all sessions for the chosen epoch count
+            result["refit_epochs"] = len(refit.epoch_seconds)
+            result["refit_seconds_per_epoch"] = float(np.mean(refit.epoch_seconds))
     return result
 
 

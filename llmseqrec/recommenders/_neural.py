@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import copy
+
 import numpy as np
 import pandas as pd
 import torch
@@ -73,6 +75,8 @@ class NeuralSequentialRecommender(Recommender):
                 raise ValueError(f"{name} must be a positive integer, got {value!r}")
         if self.val_split not in ("random", "temporal"):
             raise ValueError(f"val_split must be 'random' or 'temporal', got {self.val_split!r}")
+        if not isinstance(self.refit, (bool, np.bool_)):
+            raise ValueError(f"refit must be True or False, got {self.refit!r}")
         if not 0 <= self.dropout < 1:
             raise ValueError(f"dropout must be in [0, 1), got {self.dropout}")
 
@@ -140,54 +144,72 @@ class NeuralSequentialRecommender(Recommender):
         self._check_params()
         device = resolve_device(self.device)
         self.device_ = device
-        gen = torch_generator(self.random_state)  # shuffling, masking, negatives (CPU)
         module_gen = torch_generator(check_random_state(self.random_state).integers(2**31))
         item_embedding = self._item_embedding(item_metadata, module_gen)
         module = self._build_encoder(len(self.item_index_), item_embedding, module_gen).to(device)
+        initial = copy.deepcopy(module) if self.refit else None  # the refit restarts from here
+        train_seqs, validate = self._inner_validation(sequences)
+        self.history_ = self._train(module, train_seqs, validate, self.epochs, device)
+        self.refit_history_ = None
+        if initial is not None and validate is not None:
+            # Same initial weights and seeds, every training session, the chosen epoch count.
+            module = initial
+            epochs = max(1, self.history_.best_epoch)
+            self.refit_history_ = self._train(module, sequences, None, epochs, device)
+        self.module_ = module
+
+    def _inner_validation(self, sequences):
+        """Split off the inner-validation sessions: (training sequences, validate or None)."""
+        eligible = [i for i, s in enumerate(sequences) if len(s) >= 2]
+        if not (self.val_frac and self.patience and len(eligible) >= 10):
+            return sequences, None
+        times = getattr(self, "_fit_session_times", None)
+        _, val_pos = inner_validation_split(
+            len(eligible),
+            self.val_frac,
+            self.val_max_sessions,
+            check_random_state(self.random_state),
+            strategy=self.val_split,
+            times=None if times is None else np.asarray(times)[eligible],
+        )
+        val_idx = {eligible[i] for i in val_pos}
+        train_seqs = [s for i, s in enumerate(sequences) if i not in val_idx]
+        val_seqs = [sequences[i] for i in sorted(val_idx)]
+        prompts, targets = [s[:-1] for s in val_seqs], np.array([s[-1] for s in val_seqs])
+
+        def validate(mod):
+            scores = self._module_scores(mod, prompts)  # (n_val, n_items)
+            rows = np.repeat(np.arange(len(prompts)), [len(p) for p in prompts])
+            scores[rows, np.concatenate(prompts) - 1] = -np.inf
+            return ndcg_at_k(topk_codes(scores, min(20, scores.shape[1])), targets, 20)
+
+        return train_seqs, validate
+
+    def _train(self, module, sequences, validate, epochs, device):
+        """One training run from fresh seeded generators (shuffling, masking, dropout)."""
+        gen = torch_generator(self.random_state)  # shuffling, masking, negatives (CPU)
         dropout_gen = torch.Generator(device=device)
         dropout_gen.manual_seed(int(torch.randint(0, 2**31 - 1, (1,), generator=gen)))
         for m in module.modules():
             if hasattr(m, "generator"):
                 m.generator = dropout_gen
-        validate, train_seqs = None, sequences
-        eligible = [i for i, s in enumerate(sequences) if len(s) >= 2]
-        if self.val_frac and self.patience and len(eligible) >= 10:
-            times = getattr(self, "_fit_session_times", None)
-            _, val_pos = inner_validation_split(
-                len(eligible),
-                self.val_frac,
-                self.val_max_sessions,
-                check_random_state(self.random_state),
-                strategy=self.val_split,
-                times=None if times is None else np.asarray(times)[eligible],
-            )
-            val_idx = {eligible[i] for i in val_pos}
-            train_seqs = [s for i, s in enumerate(sequences) if i not in val_idx]
-            val_seqs = [sequences[i] for i in sorted(val_idx)]
-            prompts, targets = [s[:-1] for s in val_seqs], np.array([s[-1] for s in val_seqs])
-
-            def validate(mod):
-                scores = self._module_scores(mod, prompts)
-                rows = np.repeat(np.arange(len(prompts)), [len(p) for p in prompts])
-                scores[rows, np.concatenate(prompts) - 1] = -np.inf
-                return ndcg_at_k(topk_codes(scores, min(20, scores.shape[1])), targets, 20)
-
         mp = (
             self.mixed_precision == "auto"
             and device.startswith("cuda")
             or self.mixed_precision is True
         )
         config = TrainConfig(
-            epochs=self.epochs, lr=self.lr, weight_decay=self.weight_decay, clip_norm=self.clip_norm,
-            patience=self.patience or self.epochs, device=device, mixed_precision=mp,
-            show_progress=self.show_progress, desc=type(self).__name__,
+            epochs=epochs, lr=self.lr, weight_decay=self.weight_decay, clip_norm=self.clip_norm,
+            patience=self.patience or epochs, device=device, mixed_precision=mp,
+            show_progress=self.show_progress,
+            desc=type(self).__name__ + (" (refit)" if validate is None and self.refit else ""),
         )  # fmt: skip
-        batches = self._training_batches(train_seqs, gen, device)
-        self.history_ = train_module(
+        batches = self._training_batches(sequences, gen, device)
+        history = train_module(
             module, batches, lambda mod, b: self._loss(mod, b, gen), validate, config
         )
-        self.history_.sequences_per_epoch = self._n_training_sequences
-        self.module_ = module
+        history.sequences_per_epoch = self._n_training_sequences
+        return history
 
     # ------------------------------------------------------------------ scoring
     def _module_scores(self, module, sequences) -> np.ndarray:
@@ -206,13 +228,20 @@ class NeuralSequentialRecommender(Recommender):
 
     # ------------------------------------------------------------------ persistence
     def _get_state(self):
-        return {}, {"emb_dim_": int(self.emb_dim_), "history": self.history_.to_json()}
+        refit = getattr(self, "refit_history_", None)
+        return {}, {
+            "emb_dim_": int(self.emb_dim_),
+            "history": self.history_.to_json(),
+            "refit_history": None if refit is None else refit.to_json(),
+        }
 
     def _set_state(self, arrays, extra):
         self.emb_dim_ = extra["emb_dim_"]
         from ..training import TrainHistory
 
         self.history_ = TrainHistory(**extra["history"])
+        refit = extra.get("refit_history")  # absent in models saved without the refit option
+        self.refit_history_ = None if refit is None else TrainHistory(**refit)
 
     def _save_files(self, path) -> None:
         from safetensors.torch import save_file

@@ -38,6 +38,12 @@ _COMMON_DOC = """
         Which sessions form the inner validation: drawn at random (the paper), or the
         latest ones, like the test split (by each session's largest timestamp when ``fit``
         gets a DataFrame with a time column, else the last sessions in the given order).
+    refit : bool, default=False
+        Beyond the paper: after early stopping has chosen the number of epochs, train the
+        model again from the same initial weights and seeds on *all* training sessions (the
+        inner-validation ones included) for that many epochs, and keep that model. Costs
+        about one more fit; gives the model the held-out sessions back, which matters most
+        with ``val_split="temporal"`` (the latest sessions). No effect without early stopping.
     loss : {"softmax", "sampled_softmax"}, default="softmax"
         Full-catalogue cross-entropy, or sampled softmax with ``n_negatives`` shared uniform
         negatives (for very large catalogues).
@@ -70,7 +76,10 @@ _COMMON_DOC = """
     ----------
     module_ : torch.nn.Module
     history_ : TrainHistory
-        Per-epoch loss, validation NDCG@20 and seconds; ``best_epoch``.
+        Per-epoch loss, validation NDCG@20 and seconds; ``best_epoch``. With ``refit``,
+        the early-stopping run that chose the epoch count.
+    refit_history_ : TrainHistory or None
+        The refit on all sessions (``refit=True`` with early stopping), else ``None``.
 """
 
 
@@ -90,7 +99,7 @@ class SASRec(NeuralSequentialRecommender):
 
     def __init__(
         self, n_layers=2, n_heads=1, emb_dim=64, max_len=20, dropout=0.2, epochs=50, batch_size=128, lr=1e-3,
-        weight_decay=0.0, clip_norm=None, patience=3, val_frac=0.1, val_max_sessions=500, val_split="random", loss="softmax", n_negatives=256,
+        weight_decay=0.0, clip_norm=None, patience=3, val_frac=0.1, val_max_sessions=500, val_split="random", refit=False, loss="softmax", n_negatives=256,
         item_embeddings=None, reduction="pca", class_column=None, freeze_text=False, permute_embeddings=False, device=None,
         mixed_precision="auto", show_progress=True, exclude_seen=True, handle_unknown="ignore", random_state=None,
     ):  # fmt: skip
@@ -143,7 +152,7 @@ class BERT4Rec(NeuralSequentialRecommender):
 
     def __init__(
         self, n_layers=2, n_heads=2, mask_prob=0.2, n_masked_copies=5, last_item_copy=True, emb_dim=64, max_len=20, dropout=0.2, epochs=50,
-        batch_size=128, lr=1e-3, weight_decay=0.0, clip_norm=None, patience=3, val_frac=0.1, val_max_sessions=500, val_split="random",
+        batch_size=128, lr=1e-3, weight_decay=0.0, clip_norm=None, patience=3, val_frac=0.1, val_max_sessions=500, val_split="random", refit=False,
         loss="softmax", n_negatives=256, item_embeddings=None, reduction="pca", class_column=None, freeze_text=False,
         permute_embeddings=False, device=None, mixed_precision="auto", show_progress=True, exclude_seen=True,
         handle_unknown="ignore", random_state=None,
@@ -230,7 +239,7 @@ class GRU4Rec(NeuralSequentialRecommender):
 
     def __init__(
         self, hidden_dim=100, emb_dim=64, max_len=20, dropout=0.2, epochs=50, batch_size=128, lr=1e-3, weight_decay=0.0,
-        clip_norm=None, patience=3, val_frac=0.1, val_max_sessions=500, val_split="random", loss="softmax", n_negatives=256,
+        clip_norm=None, patience=3, val_frac=0.1, val_max_sessions=500, val_split="random", refit=False, loss="softmax", n_negatives=256,
         item_embeddings=None, reduction="pca", class_column=None, freeze_text=False, permute_embeddings=False, device=None,
         mixed_precision="auto", show_progress=True, exclude_seen=True, handle_unknown="ignore", random_state=None,
     ):  # fmt: skip
