@@ -62,6 +62,11 @@ def main(argv=None) -> int:
     search.add_argument("--trials", type=int, help="number of trials (default from the config)")
     search.add_argument("--out", help="output directory (default results/<config>/search-<label>)")
     search.add_argument("--data-dir", help="override the data folder")
+    search.add_argument(
+        "--timeout",
+        type=float,
+        help="seconds after which no new trial starts (the running one finishes)",
+    )
 
     report = sub.add_parser("report", help="regenerate a docs section from a results directory")
     report.add_argument("results", help="results directory written by 'llmseqrec benchmark'")
@@ -118,7 +123,7 @@ def main(argv=None) -> int:
         if args.data_dir:
             config.data_dir = args.data_dir
         out = Path(args.out or Path("results") / config.name / f"search-{args.model}")
-        run_search(config, args.model, out, n_trials=args.trials)
+        run_search(config, args.model, out, n_trials=args.trials, timeout=args.timeout)
     else:
         write_section(args.docs, args.section, render_results_dir(args.results))
         print(f"updated {args.docs} (section {args.section})")

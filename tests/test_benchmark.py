@@ -153,6 +153,47 @@ def test_search_on_validation_folds_writes_best_params(tmp_path):
     assert summary.query("model == 'SKNN' and metric == 'NDCG' and k == 20")["mean"].item() > 0
 
 
+def _sknn_search_config(n_trials):
+    space = {"k": {"low": 2, "high": 40, "log": True}, "similarity": ["cosine", "dot"]}
+    return load_config(
+        {
+            **BASE,
+            "models": {"SKNN": {"sample_size": 100}},
+            "search": {"SKNN": {"n_trials": n_trials, "space": space}},
+        }
+    )
+
+
+def test_search_timeout_stops_starting_trials(tmp_path):
+    import time
+
+    cfg = _sknn_search_config(50)
+    # Each trial outlasts the budget (its log line sleeps 1 s): the first trial starts and
+    # finishes, no second one starts.
+    best = run_search(cfg, "SKNN", tmp_path / "s", log=lambda *_: time.sleep(1.0), timeout=0.5)
+    assert best["n_trials"] == 1 and best["timeout_s"] == 0.5
+    assert len(pd.read_csv(tmp_path / "s" / "trials.csv")) == 1
+    with pytest.raises(ValueError, match="timeout"):
+        run_search(cfg, "SKNN", tmp_path / "t", log=lambda *_: None, timeout=0)
+
+
+def test_interrupted_search_keeps_the_finished_trials(tmp_path):
+    finished = []
+
+    def log(message):
+        if "mean validation" in message:
+            finished.append(message)
+            if len(finished) == 3:
+                raise KeyboardInterrupt  # as if the user stopped the search in trial 2
+
+    with pytest.raises(KeyboardInterrupt):
+        run_search(_sknn_search_config(10), "SKNN", tmp_path / "s", log=log)
+    saved = json.loads((tmp_path / "s" / "best_params.json").read_text())
+    trials = pd.read_csv(tmp_path / "s" / "trials.csv")
+    assert (trials["state"] == "COMPLETE").sum() == 2 and saved["n_trials"] == 2
+    assert saved["validation_ndcg20"] == trials["value"].max()
+
+
 def test_search_tries_enqueued_configurations_first(tmp_path):
     space = {"k": {"low": 2, "high": 40}, "similarity": ["cosine", "dot"]}
     starts = [{"k": 37, "similarity": "dot"}, {"k": 3, "similarity": "cosine"}]

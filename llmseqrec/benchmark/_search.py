@@ -49,7 +49,12 @@ def suggest(trial, name: str, spec):
 
 
 def run_search(
-    config: BenchmarkConfig, label: str, out_dir, n_trials: int | None = None, log=print
+    config: BenchmarkConfig,
+    label: str,
+    out_dir,
+    n_trials: int | None = None,
+    log=print,
+    timeout: float | None = None,
 ) -> dict:
     """TPE search for the model ``label`` over its ``[search.<label>]`` space.
 
@@ -57,8 +62,15 @@ def run_search(
     temporal folds of the training sessions). After each fold the trial reports its running
     mean and trials in the bottom 20% of the finished ones at that fold are pruned
     (:func:`bottom_share_pruner`). Writes ``trials.csv`` and ``best_params.json`` (loadable with
-    ``params_from`` in a benchmark configuration).
+    ``params_from`` in a benchmark configuration). Both files are rewritten after every
+    trial, so an interrupted search keeps what it found.
+
+    ``timeout`` (seconds) starts no new trial once that much time has passed (optuna's
+    ``timeout``: the running trial finishes); the search then ends before ``n_trials``.
+    Useful for slow models, whose trials take minutes each on a CPU.
     """
+    if timeout is not None and not timeout > 0:
+        raise ValueError(f"timeout must be a positive number of seconds, got {timeout!r}")
     optuna = import_optional("optuna", extra="search", purpose="hyper-parameter search")
     if label not in config.search:
         raise KeyError(
@@ -102,25 +114,44 @@ def run_search(
     study = optuna.create_study(direction="maximize", sampler=sampler, pruner=pruner)
     for start in spec.enqueue:  # known configurations first, judged like any trial
         study.enqueue_trial(_to_trial(start, spec.space))
-    study.optimize(objective, n_trials=n_trials or spec.n_trials)
-    trials = study.trials_dataframe()
-    trials.to_csv(out / "trials.csv", index=False)
-    best = study.best_trial
-    best_params = {name: _from_trial(best.params, name, s) for name, s in spec.space.items()}
-    payload = {
-        "label": label,
-        "model": model_spec.model,
-        "params": {**model_spec.params, **best_params},
-        "validation_ndcg20": best.value,
-        "fold_ndcg20": best.user_attrs.get("fold_ndcg"),
-        "n_trials": len(study.trials),
-        "n_pruned": int(sum(t.state == optuna.trial.TrialState.PRUNED for t in study.trials)),
-        "protocol": config.protocol,
-        "dataset": config.dataset,
-    }
-    (out / "best_params.json").write_text(json.dumps(payload, indent=2))
+
+    def save(study, _trial=None) -> dict | None:
+        study.trials_dataframe().to_csv(out / "trials.csv", index=False)
+        done = [t for t in study.trials if t.state == optuna.trial.TrialState.COMPLETE]
+        if not done:
+            return None
+        best = study.best_trial
+        best_params = {name: _from_trial(best.params, name, s) for name, s in spec.space.items()}
+        payload = {
+            "label": label,
+            "model": model_spec.model,
+            "params": {**model_spec.params, **best_params},
+            "validation_ndcg20": best.value,
+            "fold_ndcg20": best.user_attrs.get("fold_ndcg"),
+            "n_trials": len(study.trials),
+            "n_pruned": int(
+                sum(t.state == optuna.trial.TrialState.PRUNED for t in study.trials)
+            ),
+            "protocol": config.protocol,
+            "dataset": config.dataset,
+        }
+        if timeout is not None:
+            payload["timeout_s"] = timeout
+        (out / "best_params.json").write_text(json.dumps(payload, indent=2))
+        return payload
+
+    study.optimize(
+        objective, n_trials=n_trials or spec.n_trials, timeout=timeout, callbacks=[save]
+    )
+    payload = save(study)
+    if payload is None:
+        raise RuntimeError(
+            f"the search for {label!r} finished no trial (all pruned or stopped); "
+            "raise --trials or --timeout"
+        )
     log(
-        f"best mean validation NDCG@20 {best.value:.4f}: {best_params} -> {out / 'best_params.json'}"
+        f"best mean validation NDCG@20 {payload['validation_ndcg20']:.4f} after "
+        f"{payload['n_trials']} trials: {payload['params']} -> {out / 'best_params.json'}"
     )
     return payload
 
