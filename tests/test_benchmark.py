@@ -246,7 +246,16 @@ def test_neural_runs_record_training_speed(tmp_path):
         {
             **BASE,
             "seeds": [0],
-            "models": {"SASRec": {"emb_dim": 8, "epochs": 2, "show_progress": False}},
+            "models": {
+                "SASRec": {"emb_dim": 8, "epochs": 2, "show_progress": False},
+                "refitted": {
+                    "model": "SASRec",
+                    "emb_dim": 8,
+                    "epochs": 2,
+                    "refit": True,
+                    "show_progress": False,
+                },
+            },
         }
     )
     summary = run_benchmark(cfg, tmp_path / "n", log=lambda *_: None)
@@ -256,6 +265,15 @@ def test_neural_runs_record_training_speed(tmp_path):
     run = json.loads((tmp_path / "n" / "runs" / "SASRec__seed0.json").read_text())
     curve = run["inner_validation_ndcg20"]  # the early-stopping metric per epoch
     assert len(curve) == run["epochs"] == 2 and all(0.0 <= v <= 1.0 for v in curve)
+    assert "refit_epochs" not in run
+    refitted = json.loads((tmp_path / "n" / "runs" / "refitted__seed0.json").read_text())
+    assert refitted["refit_epochs"] == max(1, refitted["best_epoch"])
+    rows = {
+        line.split(" | ")[0]: line
+        for line in (tmp_path / "n" / "results.md").read_text().splitlines()
+    }
+    assert f"2 ({refitted['best_epoch']}) + {refitted['refit_epochs']} refit" in rows["| refitted"]
+    assert "refit" not in rows["| SASRec"]
 
 
 def test_hybrid_selection_is_reported(tmp_path):

@@ -83,9 +83,11 @@ def render_markdown(summary: pd.DataFrame, meta: dict) -> str:
         timing = [_cell(summary, m, t, None, 1) for t in ("fit_seconds", "predict_seconds")]
         timing.append(_cell(summary, m, "test_prompts_per_second", None, 0))
         if neural:
-            timing.append(
-                f"{_cell(summary, m, 'epochs', None, 0)} ({_cell(summary, m, 'best_epoch', None, 0)})"
-            )
+            epochs = f"{_cell(summary, m, 'epochs', None, 0)} ({_cell(summary, m, 'best_epoch', None, 0)})"
+            refit = _cell(summary, m, "refit_epochs", None, 0)
+            if refit != "–":  # refit=True: the retraining on every session, after early stopping
+                epochs += f" + {refit} refit"
+            timing.append(epochs)
             timing.append(_cell(summary, m, "seconds_per_epoch", None, 1))
             timing.append(_cell(summary, m, "train_sequences_per_second", None, 0))
         seeds = (meta.get("seeds") or {}).get(m)

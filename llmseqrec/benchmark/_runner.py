@@ -28,6 +28,7 @@ _TIMINGS = (
     "best_epoch",
     "seconds_per_epoch",
     "train_sequences_per_second",
+    "refit_epochs",
 )
 
 

@@ -129,9 +129,7 @@ def run_search(
             "validation_ndcg20": best.value,
             "fold_ndcg20": best.user_attrs.get("fold_ndcg"),
             "n_trials": len(study.trials),
-            "n_pruned": int(
-                sum(t.state == optuna.trial.TrialState.PRUNED for t in study.trials)
-            ),
+            "n_pruned": int(sum(t.state == optuna.trial.TrialState.PRUNED for t in study.trials)),
             "protocol": config.protocol,
             "dataset": config.dataset,
         }
@@ -140,9 +138,7 @@ def run_search(
         (out / "best_params.json").write_text(json.dumps(payload, indent=2))
         return payload
 
-    study.optimize(
-        objective, n_trials=n_trials or spec.n_trials, timeout=timeout, callbacks=[save]
-    )
+    study.optimize(objective, n_trials=n_trials or spec.n_trials, timeout=timeout, callbacks=[save])
     payload = save(study)
     if payload is None:
         raise RuntimeError(
