@@ -34,9 +34,14 @@ def summarize(results: pd.DataFrame) -> pd.DataFrame:
     return summary.reset_index()
 
 
-def _cell(summary, model, metric, k, digits=4):
+def _select(summary, model, metric, k) -> pd.DataFrame:
+    """The summary rows of one model, metric and cut-off (``k=None``: metrics without one)."""
     sel = summary[(summary["model"] == model) & (summary["metric"] == metric)]
-    sel = sel[sel["k"].isna()] if k is None else sel[sel["k"] == k]
+    return sel[sel["k"].isna()] if k is None else sel[sel["k"] == k]
+
+
+def _cell(summary, model, metric, k, digits=4):
+    sel = _select(summary, model, metric, k)
     if sel.empty:
         return "–"
     row = sel.iloc[0]
@@ -84,9 +89,9 @@ def render_markdown(summary: pd.DataFrame, meta: dict) -> str:
         timing.append(_cell(summary, m, "test_prompts_per_second", None, 0))
         if neural:
             epochs = f"{_cell(summary, m, 'epochs', None, 0)} ({_cell(summary, m, 'best_epoch', None, 0)})"
-            refit = _cell(summary, m, "refit_epochs", None, 0)
-            if refit != "–":  # refit=True: the retraining on every session, after early stopping
-                epochs += f" + {refit} refit"
+            if not _select(summary, m, "refit_epochs", None).empty:
+                # refit=True: the retraining on every session, after early stopping
+                epochs += f" + {_cell(summary, m, 'refit_epochs', None, 0)} refit"
             timing.append(epochs)
             timing.append(_cell(summary, m, "seconds_per_epoch", None, 1))
             timing.append(_cell(summary, m, "train_sequences_per_second", None, 0))

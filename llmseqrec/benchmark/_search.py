@@ -117,8 +117,7 @@ def run_search(
 
     def save(study, _trial=None) -> dict | None:
         study.trials_dataframe().to_csv(out / "trials.csv", index=False)
-        done = [t for t in study.trials if t.state == optuna.trial.TrialState.COMPLETE]
-        if not done:
+        if not any(t.state == optuna.trial.TrialState.COMPLETE for t in study.trials):
             return None
         best = study.best_trial
         best_params = {name: _from_trial(best.params, name, s) for name, s in spec.space.items()}
