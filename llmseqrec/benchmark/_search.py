@@ -142,7 +142,7 @@ def run_search(
     if payload is None:
         raise RuntimeError(
             f"the search for {label!r} finished no trial (all pruned or stopped); "
-            "raise --trials or --timeout"
+            "raise n_trials or timeout (CLI: --trials, --timeout)"
         )
     log(
         f"best mean validation NDCG@20 {payload['validation_ndcg20']:.4f} after "
