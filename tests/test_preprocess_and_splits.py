@@ -11,6 +11,7 @@ from llmseqrec.data import (
     inner_validation_split,
     kcore_filter,
     leave_one_out_split,
+    shuffle_ties,
     temporal_folds,
     temporal_split,
 )
@@ -144,3 +145,65 @@ def test_temporal_inner_validation_split_holds_out_the_latest_sessions():
         inner_validation_split(10, strategy="latest")
     with pytest.raises(ValueError, match="shape"):
         inner_validation_split(10, strategy="temporal", times=[1, 2])
+
+
+def _tied_sessions():
+    # Session "u" ends with three same-day items; "v" has no ties; rows interleaved.
+    return pd.DataFrame(
+        {
+            "session_id": ["u", "v", "u", "u", "v", "u", "u"],
+            "item_id": ["a", "x", "b", "c", "y", "d", "e"],
+            "timestamp": [1, 1, 2, 3, 2, 3, 3],
+        }
+    )
+
+
+def test_shuffle_ties_only_reorders_rows_with_the_same_session_and_time():
+    df = _tied_sessions()
+    for seed in range(20):
+        out = shuffle_ties(df, random_state=seed)
+        assert sorted(out.index) == sorted(df.index)  # same rows, index kept
+        assert (out.loc[df.index] == df).all().all()
+        assert out["session_id"].tolist() == ["u"] * 5 + ["v"] * 2  # first-appearance order
+        u = out[out["session_id"] == "u"]
+        assert u["timestamp"].is_monotonic_increasing
+        assert u["item_id"].tolist()[:2] == ["a", "b"]  # distinct times keep their order
+        assert set(u["item_id"].tolist()[2:]) == {"c", "d", "e"}
+        assert out[out["session_id"] == "v"]["item_id"].tolist() == ["x", "y"]
+
+
+def test_shuffle_ties_is_seeded_and_close_to_uniform():
+    df = _tied_sessions()
+    last = [shuffle_ties(df, random_state=s).iloc[4]["item_id"] for s in range(300)]
+    assert shuffle_ties(df, random_state=7).equals(shuffle_ties(df, random_state=7))
+    counts = pd.Series(last).value_counts()
+    # Each of the 3 tied items ends the session about 100 times in 300 (not file order).
+    assert set(counts.index) == {"c", "d", "e"}
+    assert counts.min() >= 70 and counts.max() <= 130
+
+
+def test_shuffle_ties_changes_only_the_targets_of_sessions_with_a_tie_at_the_end():
+    rng = np.random.default_rng(0)
+    rows = []
+    for s in range(200):
+        n = int(rng.integers(3, 8))
+        times = np.sort(rng.integers(0, 5, size=n)) + 10 * s
+        rows += [(s, f"i{int(rng.integers(0, 30))}_{j}", int(t)) for j, t in enumerate(times)]
+    df = pd.DataFrame(rows, columns=["session_id", "item_id", "timestamp"])
+    before = temporal_split(df, filter_unknown_test_items=False)
+    after = temporal_split(shuffle_ties(df, random_state=3), filter_unknown_test_items=False)
+    assert list(before.train) == list(after.train)  # the split itself does not move
+    assert list(before.test.session_ids) == list(after.test.session_ids)
+    last_time = df.groupby("session_id")["timestamp"].max()
+    n_at_last = df[df["timestamp"] == df["session_id"].map(last_time)].groupby("session_id").size()
+    changed = 0
+    for sid, t0, t1 in zip(before.test.session_ids, before.test.targets, after.test.targets):
+        if n_at_last[sid] == 1:
+            assert t0 == t1
+        changed += t0 != t1
+    assert changed > 0
+
+
+def test_shuffle_ties_needs_a_time_column():
+    with pytest.raises(KeyError, match="time column"):
+        shuffle_ties(pd.DataFrame({"session_id": [1], "item_id": [2]}))

@@ -2,7 +2,7 @@
 
 from ._ids import PAD, ItemIndex
 from ._metadata import item_table
-from ._preprocess import drop_repeated_interactions, kcore_filter
+from ._preprocess import drop_repeated_interactions, kcore_filter, shuffle_ties
 from ._sequences import as_sequences, infer_columns, session_times, to_sequences
 from ._splits import (
     Split,
@@ -20,6 +20,7 @@ __all__ = [
     "item_table",
     "kcore_filter",
     "drop_repeated_interactions",
+    "shuffle_ties",
     "to_sequences",
     "as_sequences",
     "session_times",

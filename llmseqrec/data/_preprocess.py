@@ -1,12 +1,13 @@
-"""Preprocessing of interaction tables: k-core filtering and repeated-pair removal."""
+"""Preprocessing of interaction tables: k-core filtering, repeated-pair removal, tie shuffling."""
 
 from __future__ import annotations
 
+import numpy as np
 import pandas as pd
 
 from ._sequences import infer_columns
 
-__all__ = ["kcore_filter", "drop_repeated_interactions"]
+__all__ = ["kcore_filter", "drop_repeated_interactions", "shuffle_ties"]
 
 
 def kcore_filter(
@@ -71,3 +72,50 @@ def drop_repeated_interactions(
     """
     session_col, item_col, _ = infer_columns(df, session_col, item_col)
     return df[~df.duplicated([session_col, item_col], keep=keep)]
+
+
+def shuffle_ties(
+    df: pd.DataFrame,
+    random_state=None,
+    session_col: str | None = None,
+    time_col: str | None = None,
+) -> pd.DataFrame:
+    """Put the interactions of each session that share a timestamp in a random order.
+
+    Sequences are built by a stable sort on time, so rows with equal timestamps keep their
+    file order, and that order decides which item is a session's held-out last item. With
+    day-resolution timestamps (Amazon reviews) the public files list same-day rows in item-id
+    order, which biases the targets; this gives every tie an explicit, seeded random order.
+    Rows of different timestamps and different sessions are never reordered relative to
+    each other.
+
+    Parameters
+    ----------
+    df : pandas.DataFrame
+        Interactions with session and time columns.
+    random_state : int, numpy.random.Generator or None
+        Seed of the tie order.
+    session_col, time_col : str, optional
+        Column names (inferred by default).
+
+    Returns
+    -------
+    pandas.DataFrame
+        The same rows (index kept), grouped by session in order of first appearance and
+        sorted by time inside each session, ties in a random order.
+
+    Examples
+    --------
+    >>> df = pd.DataFrame({"user_id": [1, 1, 1], "item_id": ["a", "b", "c"], "timestamp": [5, 5, 9]})
+    >>> shuffle_ties(df, random_state=1)["item_id"].tolist()[-1]
+    'c'
+    """
+    session_col, _, time_col = infer_columns(df, session_col, None, time_col)
+    if time_col is None:
+        raise KeyError("shuffle_ties needs a time column (time_col=...)")
+    rng = np.random.default_rng(random_state)
+    codes, _ = pd.factorize(df[session_col], sort=False)
+    key = rng.random(len(df))
+    # Sort by session (first appearance), then time, then the random key.
+    order = np.lexsort((key, df[time_col].to_numpy(), codes))
+    return df.iloc[order]

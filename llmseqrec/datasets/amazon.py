@@ -123,7 +123,8 @@ def fetch_amazon_reviews(category: str = "Beauty", data_home=None) -> Interactio
     ``<data home>/amazon2014``. The publisher gives no checksums: a warning reports the
     SHA-256 of what was downloaded. Note that these files list same-day reviews in ASIN
     order, which biases the held-out last item; the Beauty benchmark data fixes a random
-    tie order (see ``docs/datasets.md``).
+    tie order, and :func:`llmseqrec.data.shuffle_ties` gives these files one
+    (see ``docs/data.md``).
     """
     directory = get_data_home(data_home) / "amazon2014"
     reviews = download(
