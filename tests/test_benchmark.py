@@ -194,6 +194,20 @@ def test_interrupted_search_keeps_the_finished_trials(tmp_path):
     assert saved["validation_ndcg20"] == trials["value"].max()
 
 
+def test_search_that_finishes_no_trial_says_how_to_fix_it(tmp_path):
+    import optuna
+
+    def log(message):
+        if "mean validation" in message:
+            raise optuna.TrialPruned()  # as if every trial were pruned
+
+    with pytest.raises(RuntimeError, match="finished no trial.*--trials, --timeout"):
+        run_search(_sknn_search_config(2), "SKNN", tmp_path / "s", log=log)
+    assert not (tmp_path / "s" / "best_params.json").exists()
+    trials = pd.read_csv(tmp_path / "s" / "trials.csv")
+    assert (trials["state"] == "PRUNED").sum() == 2
+
+
 def test_search_tries_enqueued_configurations_first(tmp_path):
     space = {"k": {"low": 2, "high": 40}, "similarity": ["cosine", "dot"]}
     starts = [{"k": 37, "similarity": "dot"}, {"k": 3, "similarity": "cosine"}]

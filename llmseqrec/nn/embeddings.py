@@ -19,7 +19,9 @@ class ItemEmbedding(nn.Module):
     init_vectors : Tensor of shape (n_items, dim), optional
         Initial rows of the items (e.g. reduced text embeddings); they then train normally.
     generator : torch.Generator, optional
-        Seeds the random initialisation (Xavier-uniform, as the reference Keras code).
+        Seeds the random initialisation: Xavier-uniform. (The reference Keras code leaves
+        its item table at Keras's default, uniform in [-0.05, 0.05], and initialises its
+        transformer layers Xavier-uniform.)
     """
 
     def __init__(
