@@ -22,6 +22,7 @@ from pathlib import Path
 import numpy as np
 
 from llmseqrec.benchmark import load_benchmark_data, machine_info, machine_line, make_split
+from llmseqrec.data import inner_validation_split
 from llmseqrec.recommenders import BERT4Rec
 
 OUT = Path(__file__).parent / "results" / "bert4rec_paper_cost.json"
@@ -48,14 +49,15 @@ def main() -> None:
     rng = np.random.default_rng(0)
     keys = list(train)
     subset = {keys[i]: train[keys[i]] for i in np.sort(rng.choice(len(keys), args.sessions, False))}
-    full_sessions = len(train) - 500  # a real fit holds out 500 sessions for early stopping
+    # Sessions a fit trains on: the model holds some out for early stopping (same rule).
+    trained_sessions = len(inner_validation_split(args.sessions)[0])
+    full_sessions = len(inner_validation_split(len(train))[0])
     results = {"machine": machine_line(machine_info()), "sessions": args.sessions, "configs": {}}
     for name, params in CONFIGS.items():
         model = BERT4Rec(**COMMON, **params, epochs=1, random_state=0, show_progress=False)
         model.fit(subset)
         seconds = model.history_.epoch_seconds[0]
         sequences = model.history_.sequences_per_epoch
-        trained_sessions = args.sessions - min(500, int(np.ceil(0.1 * args.sessions)))
         per_second = sequences / seconds
         full_epoch = sequences / trained_sessions * full_sessions / per_second
         results["configs"][name] = {
