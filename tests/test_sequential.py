@@ -100,6 +100,35 @@ def test_bert4rec_masked_copies():
         model._training_batches([np.array([1, 2])], torch.Generator(), "cpu")
 
 
+@pytest.mark.parametrize("norm", [True, False])
+@pytest.mark.parametrize("drop", [True, False])
+def test_bert4rec_embedding_norm_and_dropout_switches(norm, drop):
+    gen = torch.Generator().manual_seed(0)
+    emb = lnn.ItemEmbedding(N_ITEMS, 16, generator=gen)
+    cfg = lnn.BERT4RecConfig(
+        N_ITEMS, 16, n_layers=0, max_len=4, dropout=0.5, embedding_norm=norm,
+        embedding_dropout=drop,
+    )  # fmt: skip
+    model = lnn.BERT4Rec(cfg, emb, gen).train()  # no blocks: the output is the embedding
+    ids = torch.tensor([[0, 3, 4, 5], [1, 2, 3, 4]])
+    summed = emb(ids) + model.positions.weight[None]  # (B, T, D)
+    with torch.no_grad():
+        out = model(ids)
+    expected = torch.nn.functional.layer_norm(summed, (16,)) if norm else summed
+    if drop:  # dropout zeroes about half the entries and scales the rest by 2
+        kept = out != 0
+        assert 0.3 < kept.float().mean() < 0.7
+        torch.testing.assert_close(out[kept], 2 * expected[kept])
+    else:
+        torch.testing.assert_close(out, expected)
+    assert any("emb_ln" in k for k in model.state_dict()) == norm
+    # the recommender passes the switches through
+    rec = BERT4Rec(embedding_norm=norm, embedding_dropout=drop, emb_dim=16, n_layers=1)
+    rec.emb_dim_ = 16  # set by fit
+    module = rec._build_encoder(N_ITEMS, lnn.ItemEmbedding(N_ITEMS, 16), None)
+    assert (module.config.embedding_norm, module.config.embedding_dropout) == (norm, drop)
+
+
 def test_pad_left():
     assert pad_left([np.array([1, 2, 3]), np.array([], dtype=np.int64)], 2).tolist() == [
         [2, 3],

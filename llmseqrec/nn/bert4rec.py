@@ -23,10 +23,18 @@ class BERT4RecConfig:
     dropout: float = 0.2
     ffn_scale: int = 4  # FFN width 4 * dim, gelu (the reference)
     activation: str = "gelu"
+    # BERT4Rec's paper normalises and drops out the summed embeddings; the reference code
+    # (paper-digest section 4.2) does neither.
+    embedding_norm: bool = True
+    embedding_dropout: bool = True
 
 
 class BERT4Rec(nn.Module):
-    """Item + learned position embeddings -> post-LN bidirectional blocks -> (B, T, dim).
+    """Item + learned position embeddings [-> LayerNorm -> dropout] -> post-LN bidirectional
+    blocks -> (B, T, dim).
+
+    The bracketed steps follow BERT4Rec's paper and are switched by ``config.embedding_norm``
+    and ``config.embedding_dropout``; the paper's reference code has neither.
 
     The MASK token is internal id ``n_items + 1``; prediction appends it to the prompt and
     reads the output at its position.
@@ -39,8 +47,8 @@ class BERT4Rec(nn.Module):
         c = self.config = config
         self.item_embedding = item_embedding
         self.positions = nn.Embedding(c.max_len, c.dim)
-        self.emb_drop = SeededDropout(c.dropout)
-        self.emb_ln = nn.LayerNorm(c.dim)
+        self.emb_drop = SeededDropout(c.dropout if c.embedding_dropout else 0.0)
+        self.emb_ln = nn.LayerNorm(c.dim) if c.embedding_norm else nn.Identity()
         self.blocks = nn.ModuleList(
             TransformerBlock(
                 c.dim, c.n_heads, c.ffn_scale * c.dim, c.dropout, c.activation, pre_ln=False

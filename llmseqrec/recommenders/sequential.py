@@ -146,12 +146,19 @@ class BERT4Rec(NeuralSequentialRecommender):
         (The reference code used 10.)
     last_item_copy : bool, default=True
         Add the copy with only the last item masked (as BERT4Rec's paper and the reference
-        code). ``False`` with ``n_masked_copies=1`` is plain one-copy masked training."""
+        code). ``False`` with ``n_masked_copies=1`` is plain one-copy masked training.
+    embedding_norm : bool, default=True
+        LayerNorm on the summed item and position embeddings, as in BERT4Rec's paper.
+        The paper's reference code has none (``False``).
+    embedding_dropout : bool, default=True
+        Dropout (rate ``dropout``) on the summed embeddings, as in BERT4Rec's paper. The
+        reference code has none (``False``); dropout inside the blocks is unaffected."""
         + _COMMON_DOC
     )
 
     def __init__(
-        self, n_layers=2, n_heads=2, mask_prob=0.2, n_masked_copies=5, last_item_copy=True, emb_dim=64, max_len=20, dropout=0.2, epochs=50,
+        self, n_layers=2, n_heads=2, mask_prob=0.2, n_masked_copies=5, last_item_copy=True, embedding_norm=True,
+        embedding_dropout=True, emb_dim=64, max_len=20, dropout=0.2, epochs=50,
         batch_size=128, lr=1e-3, weight_decay=0.0, clip_norm=None, patience=3, val_frac=0.1, val_max_sessions=500, val_split="random", refit=False,
         loss="softmax", n_negatives=256, item_embeddings=None, reduction="pca", class_column=None, freeze_text=False,
         permute_embeddings=False, device=None, mixed_precision="auto", show_progress=True, exclude_seen=True,
@@ -178,7 +185,14 @@ class BERT4Rec(NeuralSequentialRecommender):
 
     def _build_encoder(self, n_items, item_embedding, generator):
         config = lnn.BERT4RecConfig(
-            n_items, self.emb_dim_, self.n_layers, self.n_heads, self.max_len, self.dropout
+            n_items,
+            self.emb_dim_,
+            self.n_layers,
+            self.n_heads,
+            self.max_len,
+            self.dropout,
+            embedding_norm=bool(self.embedding_norm),
+            embedding_dropout=bool(self.embedding_dropout),
         )
         return lnn.BERT4Rec(config, item_embedding, generator)
 
