@@ -153,6 +153,33 @@ def test_search_on_validation_folds_writes_best_params(tmp_path):
     assert summary.query("model == 'SKNN' and metric == 'NDCG' and k == 20")["mean"].item() > 0
 
 
+def test_search_fixes_the_parameters_of_its_models_params_from(tmp_path):
+    best = tmp_path / "other" / "best_params.json"
+    best.parent.mkdir()
+    best.write_text(json.dumps({"params": {"sample_size": 100, "k": 3}}))
+    space = {"similarity": ["cosine"]}
+
+    def search(models, out):
+        cfg = load_config(
+            {**BASE, "models": {"SKNN": models}, "search": {"SKNN": {"n_trials": 1, "space": space}}}
+        )
+        return run_search(cfg, "SKNN", tmp_path / out, log=lambda *_: None)
+
+    from_file = search({"params_from": str(best)}, "a")
+    explicit = search({"sample_size": 100, "k": 3}, "b")
+    other_k = search({"sample_size": 100, "k": 40}, "c")
+    assert from_file["validation_ndcg20"] == explicit["validation_ndcg20"]
+    assert from_file["validation_ndcg20"] != other_k["validation_ndcg20"]
+    saved = json.loads((tmp_path / "a" / "best_params.json").read_text())
+    assert saved["params"] == {"sample_size": 100, "k": 3, "similarity": "cosine"}
+    # A params_from naming the search's own output is never read back.
+    own = tmp_path / "d" / "best_params.json"
+    own.parent.mkdir()
+    own.write_text(json.dumps({"params": {"k": 3}}))
+    search({"params_from": str(own), "sample_size": 100}, "d")
+    assert json.loads(own.read_text())["params"] == {"sample_size": 100, "similarity": "cosine"}
+
+
 def _sknn_search_config(n_trials):
     space = {"k": {"low": 2, "high": 40, "log": True}, "similarity": ["cosine", "dot"]}
     return load_config(

@@ -12,7 +12,7 @@ import pandas as pd
 
 from ..metrics import ndcg_at_k
 from ..utils import import_optional
-from ._config import BenchmarkConfig, build_model
+from ._config import BenchmarkConfig, build_model, read_params_from
 from ._data import load_benchmark_data, validation_folds
 
 __all__ = ["run_search", "suggest"]
@@ -65,6 +65,10 @@ def run_search(
     ``params_from`` in a benchmark configuration). Both files are rewritten after every
     trial, so an interrupted search keeps what it found.
 
+    The model's fixed parameters are its ``[models.<label>]`` table, on top of its
+    ``params_from`` file when it has one (unless that file is this search's own
+    ``best_params.json``, which is never read back); ``best_params.json`` holds them all.
+
     ``timeout`` (seconds) starts no new trial once that much time has passed (optuna's
     ``timeout``: the running trial finishes); the search then ends before ``n_trials``.
     Useful for slow models, whose trials take minutes each on a CPU.
@@ -77,12 +81,19 @@ def run_search(
             f"no [search.{label}] space in the configuration; have {sorted(config.search)}"
         )
     spec = config.search[label]
-    # The search writes best_params.json; it never reads a params_from of its own.
-    model_spec = replace(next(m for m in config.models if m.label == label), params_from=None)
+    out = Path(out_dir)
+    model_spec = next(m for m in config.models if m.label == label)
+    fixed = dict(model_spec.params)
+    if model_spec.params_from:
+        source = Path(model_spec.params_from)
+        if source.resolve() == (out / "best_params.json").resolve():
+            # The file this search writes: never start from its own earlier result.
+            model_spec = replace(model_spec, params_from=None)
+        else:  # fixed parameters from another search, e.g. to vary one switch of its best
+            fixed = {**read_params_from(source), **fixed}
     data = load_benchmark_data(config.dataset, config.data_dir)
     folds = validation_folds(data, config.protocol, config.n_folds)
     k = 20
-    out = Path(out_dir)
     out.mkdir(parents=True, exist_ok=True)
 
     def objective(trial):
@@ -124,7 +135,7 @@ def run_search(
         payload = {
             "label": label,
             "model": model_spec.model,
-            "params": {**model_spec.params, **best_params},
+            "params": {**fixed, **best_params},
             "validation_ndcg20": best.value,
             "fold_ndcg20": best.user_attrs.get("fold_ndcg"),
             "n_trials": len(study.trials),
