@@ -83,14 +83,16 @@ def run_search(
     spec = config.search[label]
     out = Path(out_dir)
     model_spec = next(m for m in config.models if m.label == label)
-    fixed = dict(model_spec.params)
     if model_spec.params_from:
         source = Path(model_spec.params_from)
-        if source.resolve() == (out / "best_params.json").resolve():
-            # The file this search writes: never start from its own earlier result.
-            model_spec = replace(model_spec, params_from=None)
-        else:  # fixed parameters from another search, e.g. to vary one switch of its best
-            fixed = {**read_params_from(source), **fixed}
+        # Read once into the fixed parameters, unless it is the file this search writes:
+        # never start from its own earlier result.
+        base = (
+            {}
+            if source.resolve() == (out / "best_params.json").resolve()
+            else read_params_from(source)
+        )
+        model_spec = replace(model_spec, params={**base, **model_spec.params}, params_from=None)
     data = load_benchmark_data(config.dataset, config.data_dir)
     folds = validation_folds(data, config.protocol, config.n_folds)
     k = 20
@@ -135,7 +137,7 @@ def run_search(
         payload = {
             "label": label,
             "model": model_spec.model,
-            "params": {**fixed, **best_params},
+            "params": {**model_spec.params, **best_params},
             "validation_ndcg20": best.value,
             "fold_ndcg20": best.user_attrs.get("fold_ndcg"),
             "n_trials": len(study.trials),
