@@ -15,6 +15,7 @@ from sklearn.base import BaseEstimator
 
 from .data import PAD, ItemIndex, as_sequences, item_table
 from .exceptions import NotFittedError
+from .utils import RenamedParametersMixin
 
 __all__ = ["Recommender", "topk_codes"]
 
@@ -67,7 +68,7 @@ def topk_codes(scores: np.ndarray, k: int) -> np.ndarray:
     return codes.astype(np.int64)
 
 
-class Recommender(BaseEstimator):
+class Recommender(RenamedParametersMixin, BaseEstimator):
     """Base class of all recommenders.
 
     Subclasses implement :meth:`_fit` and :meth:`_score` on internal ids; this class
@@ -97,6 +98,17 @@ class Recommender(BaseEstimator):
     _predict_batch_size = 1024
     #: Upper bound on the number of scores held in memory at once (batch x catalogue).
     _max_scores_in_memory = 20_000_000
+
+    def _store(self, params: dict) -> None:
+        """Store the constructor's arguments unchanged (scikit-learn's rule), from ``locals()``.
+
+        Arguments passed under a deprecated name (the ``**deprecated`` catch-all) are stored
+        under their new name with a ``FutureWarning``.
+        """
+        for name, value in params.items():
+            if name not in ("self", "__class__", "deprecated"):
+                setattr(self, name, value)
+        self._take_renamed(params.get("deprecated", {}), stacklevel=5)
 
     # ------------------------------------------------------------------ fit
     def fit(self, sessions, item_metadata: pd.DataFrame | None = None):
@@ -129,13 +141,15 @@ class Recommender(BaseEstimator):
         self.item_index_ = index
         self.item_popularity_ = counts[1:].astype(np.float64)  # (n_items,) training interactions
         aligned = meta.reindex(index.ids) if meta is not None else None
-        # Session end times (None without a time column) for models that split by time;
-        # transient, so it is neither a parameter nor learned state.
+        # Transient, so neither a parameter nor learned state: session end times (None
+        # without a time column) for models that split by time, and the item table as
+        # given (the rows an array of item embeddings is aligned with).
         self._fit_session_times = times
+        self._fit_item_table = meta
         try:
             self._fit(encoded, aligned)
         finally:
-            del self._fit_session_times
+            del self._fit_session_times, self._fit_item_table
         return self
 
     def _catalogue_extra(self, item_metadata: pd.DataFrame | None) -> list:

@@ -20,7 +20,7 @@ from sklearn.base import BaseEstimator
 
 from ._version import __version__
 from .data import ItemIndex
-from .registry import get_class
+from .registry import get_class, registered_name
 
 __all__ = ["save", "load"]
 
@@ -68,7 +68,7 @@ def _encode_param(value, arrays: dict, key: str):
             "values": f"param.{key}",
         }
     if isinstance(value, BaseEstimator):
-        name = getattr(type(value), "_registered_name", None)
+        name = registered_name(type(value))
         if name is None:
             raise TypeError(
                 f"parameter {key!r}: {type(value).__name__} is not registered; decorate it with "
@@ -98,8 +98,14 @@ def _decode_param(value, arrays: dict):
         return dict(zip(value["__mapping__"], stacked))
     if "__estimator__" in value:
         cls = get_class(value["__estimator__"])
-        return cls(**{k: _decode_param(v, arrays) for k, v in value["params"].items()})
+        return _construct(cls, {k: _decode_param(v, arrays) for k, v in value["params"].items()})
     raise ValueError(f"unrecognised saved parameter {value!r}")
+
+
+def _construct(cls, params: dict):
+    """``cls(**params)``; names an older version saved under are mapped without a warning."""
+    translate = getattr(cls, "_translate_renamed", None)
+    return cls(**(translate(params, warn=False) if translate is not None else params))
 
 
 def _versions() -> dict:
@@ -135,7 +141,7 @@ def save(model, path, overwrite: bool = False) -> None:
     from safetensors.numpy import save_file
 
     model._check_fitted()
-    name = getattr(type(model), "_registered_name", None)
+    name = registered_name(type(model))
     if name is None:
         raise TypeError(
             f"{type(model).__name__} is not registered; use llmseqrec.registry.register"
@@ -182,7 +188,7 @@ def load(path):
     config = json.loads((path / _CONFIG).read_text())
     cls = get_class(config["class"])
     arrays = load_file(str(path / _ARRAYS))
-    model = cls(**{k: _decode_param(v, arrays) for k, v in config["params"].items()})
+    model = _construct(cls, {k: _decode_param(v, arrays) for k, v in config["params"].items()})
     model.item_index_ = ItemIndex.from_json(json.loads((path / _INDEX).read_text()))
     model.item_popularity_ = arrays.pop("state.item_popularity_")
     state = {k[len("state.") :]: v for k, v in arrays.items() if k.startswith("state.")}

@@ -1,17 +1,41 @@
 """Name -> class registry used by :func:`llmseqrec.load`, the benchmark runner and the
-shared test suite. Classes are resolved by registered name, never by an import string read
-from a file."""
+shared test suite.
+
+Classes are resolved by registered name, never by an import string read from a file. This
+module is a leaf: it imports nothing from the package. The built-in classes are registered
+in one place, :mod:`llmseqrec._builtins`, which the package ``__init__`` imports, so they
+are known as soon as any part of ``llmseqrec`` is imported.
+"""
 
 from __future__ import annotations
 
-__all__ = ["register", "get_class", "all_recommenders", "all_components"]
+__all__ = ["register", "registered_name", "get_class", "all_recommenders", "all_components"]
 
 _COMPONENTS: dict[str, type] = {}
 _RECOMMENDERS: dict[str, type] = {}
 
 
 def register(name: str | None = None, recommender: bool = True):
-    """Class decorator: make a class loadable (and, for recommenders, benchmarkable) by name."""
+    """Class decorator: make a class loadable (and, for recommenders, benchmarkable) by name.
+
+    Parameters
+    ----------
+    name : str, optional
+        The name saved in ``config.json`` and used in benchmark configurations; default
+        the class name.
+    recommender : bool, default=True
+        ``False`` for components (encoders, reducers) that are saved inside models but are
+        not recommenders themselves.
+
+    Examples
+    --------
+    >>> from llmseqrec import MostPopular
+    >>> @register("MyPopular")
+    ... class MyPopular(MostPopular):
+    ...     pass
+    >>> registered_name(MyPopular), get_class("MyPopular") is MyPopular
+    ('MyPopular', True)
+    """
 
     def deco(cls):
         key = name or cls.__name__
@@ -26,9 +50,17 @@ def register(name: str | None = None, recommender: bool = True):
     return deco
 
 
+def registered_name(cls: type) -> str | None:
+    """The name ``cls`` itself was registered under, or ``None``.
+
+    A subclass does not inherit its parent's name: an unregistered subclass of a
+    registered model cannot be saved as (and silently loaded back as) its parent.
+    """
+    return cls.__dict__.get("_registered_name")
+
+
 def get_class(name: str) -> type:
     """The registered class called ``name``; ``KeyError`` listing the known names otherwise."""
-    _import_builtin()
     try:
         return _COMPONENTS[name]
     except KeyError:
@@ -39,16 +71,9 @@ def get_class(name: str) -> type:
 
 def all_recommenders() -> dict[str, type]:
     """Every registered recommender class, by name."""
-    _import_builtin()
     return dict(_RECOMMENDERS)
 
 
 def all_components() -> dict[str, type]:
     """Every registered class (recommenders, encoders, reducers), by name."""
-    _import_builtin()
     return dict(_COMPONENTS)
-
-
-def _import_builtin() -> None:
-    # Importing the subpackages registers the built-in classes.
-    from . import hybrids, recommenders, text  # noqa: F401

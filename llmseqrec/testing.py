@@ -105,6 +105,16 @@ def _param_equal(a, b) -> bool:
     return a == b
 
 
+def check_renamed_parameters(estimator):
+    """Deprecated names map to parameters that exist, and never show in ``get_params``."""
+    est = clone(estimator)
+    params = est.get_params(deep=False)
+    renamed = getattr(type(est), "_renamed_parameters", {})
+    assert not set(renamed) & set(params), f"deprecated names in get_params: {set(renamed)}"
+    missing = {old: new for old, new in renamed.items() if new not in params}
+    assert not missing, f"deprecated names mapped to no parameter: {missing}"
+
+
 def check_not_fitted_error(estimator):
     """Inference before ``fit`` raises ``NotFittedError``."""
     est, _, prompts, _, _ = _prepared(estimator)
@@ -263,6 +273,7 @@ CHECKS: tuple[Callable, ...] = (
     check_exclude_seen,
     check_batch_equals_single,
     check_input_forms,
+    check_renamed_parameters,
     check_k_larger_than_catalogue,
     check_unknown_items,
     check_beats_most_popular,

@@ -42,7 +42,7 @@ def test_config_parsing_and_clear_errors(tmp_path):
         load_config({**BASE, "models": {"SKNN": {}}, "search": {"SKNN": {"space": {"k": 5}}}})
     toml = tmp_path / "c.toml"
     toml.write_text(
-        'dataset = "synthetic"\n[models.SKNN]\nk = 7\n[models.enc]\nmodel = "LLMSeqSim"\nembeddings = { component = "ItemTextEncoder", backend = "tfidf" }\n'
+        'dataset = "synthetic"\n[models.SKNN]\nk = 7\n[models.enc]\nmodel = "LLMSeqSim"\nitem_embeddings = { component = "ItemTextEncoder", backend = "tfidf" }\n'
     )
     cfg = load_config(toml)
     assert cfg.name == "c" and cfg.models[0].params == {"k": 7}

@@ -92,7 +92,7 @@ def test_diversity_filter_drops_near_duplicates():
         popularity_quantile=None,
         diversity_quantile=0.9,
         candidates=6,
-        item_vectors=vectors,
+        item_embeddings=vectors,
     )
     recs = model.fit(TRAIN).predict([["z"]], k=6)[0].tolist()
     assert recs[:2] == ["a", "c"]  # b is a near-copy of a, so it moves behind the kept items
@@ -141,7 +141,7 @@ def test_llmseqsim_vsknn_switch_saves_and_loads(tmp_path):
     train, prompts, _, items = synthetic_data("str")
     from llmseqrec.text import ItemTextEncoder
 
-    sim = LLMSeqSim(embeddings=ItemTextEncoder(backend="tfidf", dim=8, cache=False, random_state=0))
+    sim = LLMSeqSim(item_embeddings=ItemTextEncoder(backend="tfidf", dim=8, cache=False, random_state=0))
     model = PopularitySwitch(popular=SKNN(k=20), unpopular=sim, quantile=0.5).fit(
         train, item_metadata=items
     )

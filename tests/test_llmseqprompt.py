@@ -53,7 +53,7 @@ def encoder():
 def make(tiny, **kw):
     params = dict(
         base_model=tiny,
-        encoder=encoder(),
+        item_embeddings=encoder(),
         max_steps=1,
         max_new_tokens=8,
         n_samples=2,
@@ -69,7 +69,7 @@ def make(tiny, **kw):
 def test_training_prompts_per_variant(tiny, data):
     train, _, _, items = data
     title = dict(zip(items.index, items["title"]))
-    sims = LLMSeqSim(embeddings=encoder())
+    sims = LLMSeqSim(item_embeddings=encoder())
     for variant in ("genitem", "genlist", "classify", "rank"):
         model = make(tiny, variant=variant, finetune=False, n_clusters=6, candidate_model=sims)
         model.fit(train, item_metadata=items)
@@ -167,7 +167,7 @@ def test_finetuning_learns_the_answer_and_maps_it_exactly(tiny):
     sessions = {i: ["a", "b", "c", "d"] if i % 2 else ["b", "a", "c", "d"] for i in range(24)}
     model = LLMSeqPrompt(
         base_model=tiny,
-        encoder=encoder(),
+        item_embeddings=encoder(),
         lora=False,
         learning_rate=3e-3,
         epochs=40,

@@ -46,7 +46,7 @@ VECS = {
 
 
 def _fit(**params):
-    return LLMSeqSim(embeddings=VECS, **params).fit([["a", "b"]])
+    return LLMSeqSim(item_embeddings=VECS, **params).fit([["a", "b"]])
 
 
 def test_session_embedding_is_weighted_mean_with_duplicates_kept():
@@ -81,20 +81,20 @@ def test_prompt_items_excluded_and_cold_start_items_recommended():
     assert "a" not in recs
     assert recs[0] == "e"  # closest to a; e never occurs in training (cold start)
     assert set(model.items_.tolist()) == set("abcde")
-    assert LLMSeqSim(embeddings=VECS, exclude_seen=False).fit([["a"]]).predict(
+    assert LLMSeqSim(item_embeddings=VECS, exclude_seen=False).fit([["a"]]).predict(
         [["a"]], k=1
     ).tolist() == [["a"]]
 
 
 def test_zero_vectors_never_produce_nan():
     vecs = dict(VECS, z=np.zeros(3))
-    model = LLMSeqSim(embeddings=vecs).fit([["a", "z"]])
+    model = LLMSeqSim(item_embeddings=vecs).fit([["a", "z"]])
     scores = model.predict_scores([["z"], ["a"]])
     assert not np.isnan(scores).any()
 
 
-def test_max_prompt_length_uses_last_items():
-    model = _fit(max_prompt_length=1)
+def test_max_prompt_items_uses_last_items():
+    model = _fit(max_prompt_items=1)
     assert (
         model.predict([["d", "a"]], k=2).tolist()
         == _fit(aggregation="last").predict([["d", "a"]], k=2).tolist()
@@ -105,17 +105,17 @@ def test_reduction_normalises_and_lda_needs_classes(synthetic):
     from llmseqrec.text import ItemTextEncoder
 
     enc = ItemTextEncoder(backend="tfidf", dim=16, cache=False, random_state=0)
-    model = LLMSeqSim(embeddings=enc, reduction="pca", n_components=4).fit(
+    model = LLMSeqSim(item_embeddings=enc, reduction="pca", n_components=4).fit(
         synthetic.interactions, item_metadata=synthetic.items
     )
     norms = np.linalg.norm(model.item_vectors_, axis=1)
     np.testing.assert_allclose(norms[norms > 0], 1.0, atol=1e-5)
     assert model.item_vectors_.shape[1] == 4
     with pytest.raises(ValueError, match="class_column"):
-        LLMSeqSim(embeddings=enc, reduction="lda").fit(
+        LLMSeqSim(item_embeddings=enc, reduction="lda").fit(
             synthetic.interactions, item_metadata=synthetic.items
         )
-    lda = LLMSeqSim(embeddings=enc, reduction="lda", class_column="category", n_components=3)
+    lda = LLMSeqSim(item_embeddings=enc, reduction="lda", class_column="category", n_components=3)
     assert (
         lda.fit(synthetic.interactions, item_metadata=synthetic.items).item_vectors_.shape[1] == 3
     )
@@ -152,10 +152,10 @@ def test_catalogue_order_does_not_change_recommendations(perm, similarity, decay
     perm_emb = {ids[j]: vectors[j] for j in perm}
     sessions = [["i0", "i3"], ["i5", "i7", "i2"]]
     prompts = [["i1", "i4"], ["i9"]]
-    a = LLMSeqSim(embeddings=base_emb, similarity=similarity, decay=decay).fit(
+    a = LLMSeqSim(item_embeddings=base_emb, similarity=similarity, decay=decay).fit(
         sessions, item_metadata=meta
     )
-    b = LLMSeqSim(embeddings=perm_emb, similarity=similarity, decay=decay).fit(
+    b = LLMSeqSim(item_embeddings=perm_emb, similarity=similarity, decay=decay).fit(
         sessions[::-1], item_metadata=meta.iloc[list(perm)]
     )
     assert a.predict(prompts, k=6).tolist() == b.predict(prompts, k=6).tolist()
@@ -168,11 +168,11 @@ def test_faiss_index_matches_exact_search(similarity):
     ids = [f"i{j}" for j in range(2000)]
     emb = dict(zip(ids, rng.normal(size=(2000, 16))))
     sessions = [list(rng.choice(ids, size=4, replace=False)) for _ in range(30)]
-    exact = LLMSeqSim(embeddings=emb, similarity=similarity).fit(sessions)
-    flat = LLMSeqSim(embeddings=emb, similarity=similarity, ann="flat", ann_candidates=20).fit(
+    exact = LLMSeqSim(item_embeddings=emb, similarity=similarity).fit(sessions)
+    flat = LLMSeqSim(item_embeddings=emb, similarity=similarity, ann="flat", ann_candidates=20).fit(
         sessions
     )
-    hnsw = LLMSeqSim(embeddings=emb, similarity=similarity, ann="hnsw", ann_candidates=20).fit(
+    hnsw = LLMSeqSim(item_embeddings=emb, similarity=similarity, ann="hnsw", ann_candidates=20).fit(
         sessions
     )
     e, f, h = (m.predict(sessions, k=10) for m in (exact, flat, hnsw))
@@ -186,9 +186,9 @@ def test_faiss_index_matches_exact_search(similarity):
 
 def test_ann_model_saves_and_rebuilds_its_index(tmp_path):
     pytest.importorskip("faiss")
-    model = LLMSeqSim(embeddings=VECS, ann="hnsw", ann_candidates=3).fit([["a", "b"]])
+    model = LLMSeqSim(item_embeddings=VECS, ann="hnsw", ann_candidates=3).fit([["a", "b"]])
     model.save(tmp_path / "m")
     loaded = llmseqrec.load(tmp_path / "m")
     assert loaded.predict([["a"]], k=3).tolist() == model.predict([["a"]], k=3).tolist()
     with pytest.raises(ValueError, match="ann must be"):
-        LLMSeqSim(embeddings=VECS, ann="annoy").fit([["a"]])
+        LLMSeqSim(item_embeddings=VECS, ann="annoy").fit([["a"]])

@@ -1,4 +1,5 @@
 import json
+from pathlib import Path
 
 import numpy as np
 import pytest
@@ -52,3 +53,24 @@ def test_parameter_encodings_roundtrip():
     )
     with pytest.raises(TypeError, match="cannot be saved"):
         _encode_param(object(), {}, "bad")
+
+
+# ----------------------------------------------------------------------------- older versions
+_OLD = Path(__file__).parent / "fixtures" / "saved_v0_1_0"
+
+
+@pytest.mark.parametrize(
+    "name", ["VSKNN", "SKNNEmb", "LLMSeqSim", "LLM2SASRec", "PopularityDiversityFilter"]
+)
+def test_models_saved_by_0_1_0_load_silently_and_predict_the_same(name):
+    import warnings
+
+    expected = json.loads((_OLD / "expected.json").read_text())
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")  # old parameter names are mapped without a warning
+        model = llmseqrec.load(_OLD / name)
+    assert type(model).__name__ == name
+    got = model.predict(expected["prompts"], k=5).tolist()
+    assert got == expected["top5"][name]
+    params = model.get_params(deep=False)
+    assert not {"embeddings", "lr", "max_len", "last_n_items", "max_prompt_length"} & set(params)

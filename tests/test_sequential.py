@@ -71,7 +71,7 @@ def test_extra_left_padding_changes_nothing(kind):
 
 
 def test_bert4rec_masked_copies():
-    model = BERT4Rec(mask_prob=0.5, n_masked_copies=3, max_len=6, batch_size=1000)
+    model = BERT4Rec(mask_prob=0.5, n_masked_copies=3, max_prompt_items=6, batch_size=1000)
     model.item_index_ = llmseqrec.data.ItemIndex(list(range(1, 11)))
     batches = model._training_batches(
         [np.array([1, 2, 3, 4]), np.array([5, 6])], torch.Generator().manual_seed(0), "cpu"
@@ -169,7 +169,7 @@ def test_llm_initialisation_sets_the_table_and_permutation_permutes():
     rng = np.random.default_rng(0)
     vectors = {i: rng.normal(size=12) for i in items.index}
     model = _tiny(
-        SASRec, item_embeddings=vectors, reduction="pca", epochs=1, lr=1e-12
+        SASRec, item_embeddings=vectors, reduction="pca", epochs=1, learning_rate=1e-12
     )  # ~no training
     model.fit(train, item_metadata=items)
     from llmseqrec.text import EmbeddingReducer
@@ -183,7 +183,7 @@ def test_llm_initialisation_sets_the_table_and_permutation_permutes():
         item_embeddings=vectors,
         reduction="pca",
         epochs=1,
-        lr=1e-12,
+        learning_rate=1e-12,
         permute_embeddings=True,
     )
     ptable = (
@@ -237,7 +237,7 @@ def test_sampled_softmax_trains():
         emb_dim=16,
         epochs=25,
         patience=None,
-        lr=1e-2,
+        learning_rate=1e-2,
         loss="sampled_softmax",
         n_negatives=10,
         show_progress=False,
@@ -307,7 +307,7 @@ def test_temporal_inner_validation_holds_out_the_latest_sessions(monkeypatch):
 @pytest.mark.parametrize("cls", [SASRec, BERT4Rec, GRU4Rec])
 def test_refit_retrains_on_every_session_for_the_best_epoch_count(cls, tmp_path):
     train, prompts, _, _ = synthetic_data("str")
-    params = dict(epochs=6, patience=2, lr=1e-2, dropout=0.1, val_split="temporal")
+    params = dict(epochs=6, patience=2, learning_rate=1e-2, dropout=0.1, val_split="temporal")
     refit = _tiny(cls, refit=True, **params).fit(train)
     plain = _tiny(cls, **params).fit(train)
     assert plain.refit_history_ is None

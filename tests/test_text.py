@@ -148,23 +148,23 @@ def test_empty_text_policies():
 
 def test_precomputed_vectors_forms(tmp_path):
     vecs = np.arange(8, dtype=np.float32).reshape(4, 2)
-    by_array = ItemTextEncoder(backend="precomputed", vectors=vecs).fit(ITEMS).transform(ITEMS)
+    by_array = ItemTextEncoder(backend="precomputed", item_embeddings=vecs).fit(ITEMS).transform(ITEMS)
     np.testing.assert_array_equal(by_array, vecs)
     mapping = {"a": [1, 1], "c": [2, 2]}
-    X = ItemTextEncoder(backend="precomputed", vectors=mapping).fit(ITEMS).transform(ITEMS)
+    X = ItemTextEncoder(backend="precomputed", item_embeddings=mapping).fit(ITEMS).transform(ITEMS)
     assert X.tolist() == [[1, 1], [0, 0], [2, 2], [0, 0]]
     np.savez(tmp_path / "v.npz", ids=np.array(["b"]), vectors=np.array([[5.0, 6.0]]))
-    assert ItemTextEncoder(backend="precomputed", vectors=str(tmp_path / "v.npz")).fit(
+    assert ItemTextEncoder(backend="precomputed", item_embeddings=str(tmp_path / "v.npz")).fit(
         ITEMS
     ).transform(ITEMS)[1].tolist() == [5, 6]
     pd.DataFrame({"item_id": ["d"], "embedding": [json.dumps([7.0, 8.0])]}).to_csv(
         tmp_path / "v.csv", index=False
     )
-    assert ItemTextEncoder(backend="precomputed", vectors=str(tmp_path / "v.csv")).fit(
+    assert ItemTextEncoder(backend="precomputed", item_embeddings=str(tmp_path / "v.csv")).fit(
         ITEMS
     ).transform(ITEMS)[3].tolist() == [7, 8]
     with pytest.raises(ValueError, match="shape"):
-        ItemTextEncoder(backend="precomputed", vectors=vecs[:2]).fit(ITEMS)
+        ItemTextEncoder(backend="precomputed", item_embeddings=vecs[:2]).fit(ITEMS)
 
 
 def test_encoder_errors():

@@ -82,11 +82,13 @@ def _params_of(cls) -> set:
 
 
 def _check_params(label: str, cls, params: dict, where: str) -> None:
-    known = set(cls._get_param_names())
+    # Deprecated names still pass; constructing the model warns and maps them.
+    known = set(cls._get_param_names()) | set(getattr(cls, "_renamed_parameters", {}))
     unknown = sorted(set(params) - known)
     if unknown:
         raise ConfigError(
-            f"{where}: {cls.__name__} has no parameter(s) {unknown}; valid: {sorted(known)}"
+            f"{where}: {cls.__name__} has no parameter(s) {unknown}; valid: "
+            f"{sorted(cls._get_param_names())}"
         )
 
 

@@ -11,7 +11,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from ..metrics import evaluate
+from ..evaluation import evaluate
 from ._config import BenchmarkConfig, build_model, read_params_from
 from ._data import load_benchmark_data, make_split
 from ._machine import machine_info

@@ -4,13 +4,11 @@ from __future__ import annotations
 
 import numpy as np
 
-from ..registry import register
 from ._base import HybridRecommender
 
 __all__ = ["EmbeddingEnsemble"]
 
 
-@register("EmbeddingEnsemble")
 class EmbeddingEnsemble(HybridRecommender):
     """Concatenate two rankings: ``first``'s top items, then ``second``'s, de-duplicated.
 

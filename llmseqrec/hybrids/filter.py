@@ -5,14 +5,13 @@ from __future__ import annotations
 
 import numpy as np
 
-from ..registry import register
-from ..text import l2_normalize
+from ..data import item_table
+from ..text import item_embedding_matrix, l2_normalize
 from ._base import HybridRecommender
 
 __all__ = ["PopularityDiversityFilter"]
 
 
-@register("PopularityDiversityFilter")
 class PopularityDiversityFilter(HybridRecommender):
     """Take ``recommender``'s top ``candidates`` items and keep, in rank order, those that pass:
 
@@ -20,8 +19,8 @@ class PopularityDiversityFilter(HybridRecommender):
       ``popularity_quantile`` of item popularity (``None`` = no popularity filter);
     - diversity: its cosine similarity to every item already kept is below the
       ``diversity_quantile`` of the pairwise similarities of item vectors (``None`` = no
-      diversity filter). Vectors are the recommender's ``item_vectors_`` (LLMSeqSim) or
-      ``item_vectors`` given here.
+      diversity filter). Vectors are ``item_embeddings`` when given, else the
+      recommender's ``item_vectors_`` (LLMSeqSim).
 
     Differences from the reference code (documented on purpose): it removed the
     *highest-ranked* unpopular items first and only while the list was longer than 20, so
@@ -41,21 +40,27 @@ class PopularityDiversityFilter(HybridRecommender):
     candidates : int, default=100
         The paper: 5 x 20.
     quantile_grid : tuple, default=(0.25, 0.5, 0.75)
-    item_vectors : mapping item id -> vector, optional
+    item_embeddings : None, "default", ItemTextEncoder, mapping, DataFrame, array or path, default=None
+        Item text vectors for the diversity filter (any form of
+        :func:`llmseqrec.text.item_embedding_matrix`); ``None`` = none of its own: use the
+        recommender's.
     prefit, exclude_seen, handle_unknown
     """
 
     _part_names = ("recommender",)
 
-    def __init__(self, recommender=None, popularity_quantile=0.5, diversity_quantile=None, candidates=100, item_vectors=None,
-                 quantile_grid=(0.25, 0.5, 0.75), prefit=False, exclude_seen=True, handle_unknown="ignore"):  # fmt: skip
+    def __init__(self, recommender=None, popularity_quantile=0.5, diversity_quantile=None, candidates=100, item_embeddings=None,
+                 quantile_grid=(0.25, 0.5, 0.75), prefit=False, exclude_seen=True, handle_unknown="ignore", **deprecated):  # fmt: skip
         self.recommender = recommender
         self.popularity_quantile = popularity_quantile
         self.diversity_quantile = diversity_quantile
         self.candidates = candidates
-        self.item_vectors = item_vectors
+        self.item_embeddings = item_embeddings
         self.quantile_grid = quantile_grid
         self.prefit, self.exclude_seen, self.handle_unknown = prefit, exclude_seen, handle_unknown
+        self._take_renamed(deprecated)
+
+    _renamed_parameters = {"item_vectors": "item_embeddings"}
 
     @classmethod
     def _testing_instances(cls):
@@ -79,7 +84,7 @@ class PopularityDiversityFilter(HybridRecommender):
         self.vectors_ = None
         self.similarity_threshold_ = np.inf
         if self.diversity_quantile is not None:
-            X = self._vectors()
+            X = self._vectors(item_metadata)
             sims = X @ X.T
             off = sims[~np.eye(len(X), dtype=bool)]
             sample = (
@@ -90,21 +95,23 @@ class PopularityDiversityFilter(HybridRecommender):
             self.similarity_threshold_ = float(np.quantile(sample, self.diversity_quantile))
             self.vectors_ = X
 
-    def _vectors(self) -> np.ndarray:
+    def _vectors(self, item_metadata) -> np.ndarray:
         n, part = len(self.item_index_), self.parts_["recommender"]
-        if self.item_vectors is not None:
-            dim = len(next(iter(self.item_vectors.values())))
-            X = np.zeros((n, dim))
-            for row, item in enumerate(self.item_index_.ids.tolist()):
-                if item in self.item_vectors:
-                    X[row] = self.item_vectors[item]
+        if self.item_embeddings is not None:
+            table = getattr(self, "_fit_item_table", None)  # None when refitted on folds
+            metadata = getattr(self, "_fit_metadata", None)  # absent after load
+            if table is None and metadata is not None:
+                table = item_table(metadata)
+            X, _ = item_embedding_matrix(
+                self.item_embeddings, self.item_index_.ids, item_metadata, item_table=table
+            )
         elif hasattr(part, "item_vectors_"):
             X = np.zeros((n, part.item_vectors_.shape[1]))
             cols = self.columns_["recommender"]
             X[cols[cols >= 0]] = part.item_vectors_[cols >= 0]
         else:
             raise ValueError(
-                "diversity filtering needs item vectors: a model with item_vectors_ (LLMSeqSim) or item_vectors="
+                "diversity filtering needs item vectors: a model with item_vectors_ (LLMSeqSim) or item_embeddings="
             )
         return l2_normalize(X.astype(np.float64))
 
@@ -136,13 +143,24 @@ class PopularityDiversityFilter(HybridRecommender):
             "similarity_threshold_": self.similarity_threshold_,
         }
 
+    def _get_state(self):
+        arrays, extra = super()._get_state()
+        if self.vectors_ is not None:  # saved: an encoder cannot be re-run without item texts
+            arrays["vectors_"] = self.vectors_
+        return arrays, extra
+
+    def _set_state(self, arrays, extra):
+        super()._set_state(arrays, extra)
+        self.vectors_ = arrays.get("vectors_")
+
     def _set_hybrid_state(self, extra):
         self.popularity_quantile_ = extra["popularity_quantile_"]
         self.popularity_threshold_ = extra["popularity_threshold_"]
         self.similarity_threshold_ = extra["similarity_threshold_"]
-        self.vectors_ = None  # rebuilt in _load_files when diversity filtering is on
 
     def _load_files(self, path):
         super()._load_files(path)
-        if self.diversity_quantile is not None:
-            self.vectors_ = self._vectors()
+        if self.diversity_quantile is not None and self.vectors_ is None:
+            # Saved by 0.1.0, which kept no vectors: rebuild them (then only from a mapping
+            # or from the recommender's item_vectors_, which need no item texts).
+            self.vectors_ = self._vectors(None)

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import numpy as np
 
-from ..registry import register
 from ._base import HybridRecommender
 
 __all__ = ["ScoreFusion", "ReciprocalRankFusion"]
@@ -58,7 +57,6 @@ class _ListHybrid(HybridRecommender):
         return w
 
 
-@register("ScoreFusion")
 class ScoreFusion(_ListHybrid):
     """Weighted sum of per-session normalised scores.
 
@@ -123,7 +121,6 @@ class ScoreFusion(_ListHybrid):
         return total
 
 
-@register("ReciprocalRankFusion")
 class ReciprocalRankFusion(_ListHybrid):
     """Reciprocal-rank fusion: ``sum_m w_m / (rrf_k + rank_m(item))`` over the models.
 

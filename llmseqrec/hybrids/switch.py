@@ -5,13 +5,11 @@ from __future__ import annotations
 
 import numpy as np
 
-from ..registry import register
 from ._base import HybridRecommender
 
 __all__ = ["PopularitySwitch"]
 
 
-@register("PopularitySwitch")
 class PopularitySwitch(HybridRecommender):
     """Per session: if the last prompt item's popularity is at or above the ``quantile``
     of item popularity, use ``popular``'s list, otherwise ``unpopular``'s.

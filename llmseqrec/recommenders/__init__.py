@@ -1,4 +1,4 @@
-"""Built-in recommenders (importing this module registers them)."""
+"""Built-in recommenders (registered by name in :mod:`llmseqrec._builtins`)."""
 
 from .llmseqprompt import LLMSeqPrompt
 from .llmseqsim import LLMSeqSim

@@ -12,7 +12,7 @@ from ..base import Recommender, topk_codes
 from ..data import inner_validation_split
 from ..metrics import ndcg_at_k
 from ..nn import ItemEmbedding, ProjectedTextEmbedding, full_softmax_loss, sampled_softmax_loss
-from ..text import REDUCTIONS, item_vectors, reduce_item_vectors
+from ..text import REDUCTIONS, item_embedding_matrix
 from ..training import TrainConfig, train_module
 from ..utils import check_random_state, resolve_device, torch_generator
 
@@ -42,11 +42,7 @@ class NeuralSequentialRecommender(Recommender):
     masked training, override ``_training_batches``/``_prompt_inputs``.
     """
 
-    def _store(self, params: dict) -> None:
-        """Store the constructor's arguments unchanged (scikit-learn's rule), from ``locals()``."""
-        for name, value in params.items():
-            if name not in ("self", "__class__"):
-                setattr(self, name, value)
+    _renamed_parameters = {"lr": "learning_rate", "max_len": "max_prompt_items"}
 
     # ------------------------------------------------------------------ catalogue
     @property
@@ -69,7 +65,7 @@ class NeuralSequentialRecommender(Recommender):
             raise ValueError(
                 f"reduction must be one of {REDUCTIONS} when item_embeddings is set, got {self.reduction!r}"
             )
-        for name in ("emb_dim", "max_len", "epochs", "batch_size"):
+        for name in ("emb_dim", "max_prompt_items", "epochs", "batch_size"):
             value = getattr(self, name)
             if isinstance(value, bool) or not isinstance(value, (int, np.integer)) or value < 1:
                 raise ValueError(f"{name} must be a positive integer, got {value!r}")
@@ -83,32 +79,34 @@ class NeuralSequentialRecommender(Recommender):
     # ------------------------------------------------------------------ item table
     def _item_embedding(self, item_metadata: pd.DataFrame | None, generator) -> torch.nn.Module:
         n_items = len(self.item_index_)
+        self.emb_dim_ = self.emb_dim
         if self.item_embeddings is None:
-            self.emb_dim_ = self.emb_dim
             return ItemEmbedding(n_items, self.emb_dim, generator=generator)
-        X = item_vectors(
-            self.item_embeddings, self.item_index_.ids, item_metadata
-        )  # (n_items, text_dim)
-        if self.permute_embeddings:  # the paper's control: same vectors, wrong items
-            X = X[check_random_state(self.random_state).permutation(n_items)]
+        # freeze_text keeps the full text vectors behind a trainable projection; otherwise
+        # they are reduced to emb_dim, not normalised (as the paper); LDA may cap the width.
+        X, width = item_embedding_matrix(
+            self.item_embeddings,
+            self.item_index_.ids,
+            item_metadata,
+            item_table=self._fit_item_table,
+            permute=self.permute_embeddings,  # the paper's control: same vectors, wrong items
+            reduction=None if self.freeze_text else self.reduction,
+            n_components=self.emb_dim,
+            class_column=self.class_column,
+            random_state=self.random_state,
+        )  # (n_items, width)
+        X = torch.from_numpy(np.ascontiguousarray(X))
         if self.freeze_text:
-            self.emb_dim_ = self.emb_dim
-            return ProjectedTextEmbedding(
-                torch.from_numpy(np.ascontiguousarray(X)), self.emb_dim, generator=generator
-            )
-        # Reduced, un-normalised vectors (as the paper); LDA may cap the width.
-        reduced, self.emb_dim_ = reduce_item_vectors(
-            X, self.reduction, self.emb_dim, item_metadata, self.class_column, self.random_state
-        )
-        return ItemEmbedding(n_items, self.emb_dim_, torch.from_numpy(reduced), generator=generator)
+            return ProjectedTextEmbedding(X, self.emb_dim, generator=generator)
+        self.emb_dim_ = width
+        return ItemEmbedding(n_items, width, X, generator=generator)
 
     # ------------------------------------------------------------------ training data
     def _next_item_arrays(self, sequences):
-        """Inputs and shifted targets (n, max_len) from the last max_len + 1 items."""
-        usable = [s[-(self.max_len + 1) :] for s in sequences if len(s) >= 2]
-        return pad_left([s[:-1] for s in usable], self.max_len), pad_left(
-            [s[1:] for s in usable], self.max_len
-        )
+        """Inputs and shifted targets (n, T) from the last T + 1 items (T = max_prompt_items)."""
+        T = self.max_prompt_items
+        usable = [s[-(T + 1) :] for s in sequences if len(s) >= 2]
+        return pad_left([s[:-1] for s in usable], T), pad_left([s[1:] for s in usable], T)
 
     def _training_batches(self, sequences, generator, device):
         inputs, targets = self._next_item_arrays(sequences)
@@ -124,8 +122,8 @@ class NeuralSequentialRecommender(Recommender):
         return batches
 
     def _prompt_inputs(self, sequences) -> np.ndarray:
-        """Model input for scoring the next item of each prompt, (n, max_len)."""
-        return pad_left(sequences, self.max_len)
+        """Model input for scoring the next item of each prompt, (n, max_prompt_items)."""
+        return pad_left(sequences, self.max_prompt_items)
 
     def _loss(self, module, batch, generator):
         inputs, targets = batch
@@ -199,7 +197,7 @@ class NeuralSequentialRecommender(Recommender):
             or self.mixed_precision is True
         )
         config = TrainConfig(
-            epochs=epochs, lr=self.lr, weight_decay=self.weight_decay, clip_norm=self.clip_norm,
+            epochs=epochs, lr=self.learning_rate, weight_decay=self.weight_decay, clip_norm=self.clip_norm,
             patience=self.patience or epochs, device=device, mixed_precision=mp,
             show_progress=self.show_progress,
             desc=type(self).__name__ + (" (refit)" if validate is None and self.refit else ""),

@@ -12,7 +12,6 @@ from sklearn.base import clone
 
 from ..base import Recommender
 from ..llm import MappingStats, NameMapper, PromptTemplates, build_messages
-from ..registry import register
 from ..utils import resolve_device
 from ._prompt_candidates import (
     candidate_codes,
@@ -32,7 +31,6 @@ from ._prompt_tasks import (
 __all__ = ["LLMSeqPrompt"]
 
 
-@register("LLMSeqPrompt")
 class LLMSeqPrompt(Recommender):
     """A causal LM fine-tuned on (session -> next item) chats (paper §1.3).
 
@@ -71,9 +69,12 @@ class LLMSeqPrompt(Recommender):
         Only the last ``max_prompt_items`` items of a session are shown to the model.
     min_prompt_items : int, default=2
         Training sessions with fewer prompt items are skipped (the paper's rule).
-    encoder : ItemTextEncoder or "default", default="default"
-        Embeds catalogue titles and generated names for the mapping (the default offline
-        all-MiniLM-L6-v2).
+    item_embeddings : "default" or ItemTextEncoder, default="default"
+        The item text vectors, here always from a text encoder: it embeds the catalogue
+        titles and, at prediction, the names the model writes, for the mapping (the
+        default: the offline all-MiniLM-L6-v2). Precomputed vectors (a mapping, array or
+        file) cannot embed new names, and ``None`` leaves nothing to map with: both are
+        errors.
     finetune : bool, default=True
         ``False`` uses the base model as it is (zero-shot; or a hosted model already
         fine-tuned on :meth:`export_finetuning_data`).
@@ -158,7 +159,7 @@ class LLMSeqPrompt(Recommender):
         title_column: str = "title",
         max_prompt_items: int = 10,
         min_prompt_items: int = 2,
-        encoder="default",
+        item_embeddings="default",
         finetune: bool = True,
         lora: bool = True,
         lora_r: int = 16,
@@ -194,6 +195,7 @@ class LLMSeqPrompt(Recommender):
         exclude_seen: bool = True,
         handle_unknown: str = "ignore",
         random_state=None,
+        **deprecated,
     ):
         self.variant = variant
         self.base_model = base_model
@@ -203,7 +205,7 @@ class LLMSeqPrompt(Recommender):
         self.title_column = title_column
         self.max_prompt_items = max_prompt_items
         self.min_prompt_items = min_prompt_items
-        self.encoder = encoder
+        self.item_embeddings = item_embeddings
         self.finetune = finetune
         self.lora = lora
         self.lora_r = lora_r
@@ -239,6 +241,9 @@ class LLMSeqPrompt(Recommender):
         self.exclude_seen = exclude_seen
         self.handle_unknown = handle_unknown
         self.random_state = random_state
+        self._take_renamed(deprecated)
+
+    _renamed_parameters = {"encoder": "item_embeddings"}
 
     # ------------------------------------------------------------------ testing
     @classmethod
@@ -252,12 +257,15 @@ class LLMSeqPrompt(Recommender):
             backend="tfidf", dim=16, cache=False, random_state=0, show_progress=False
         )
         common = dict(
-            base_model=tiny, encoder=enc, max_steps=2, max_new_tokens=8, show_progress=False
+            base_model=tiny, item_embeddings=enc, max_steps=2, max_new_tokens=8, show_progress=False
         )
         return [
             cls(variant="genitem", n_samples=3, generation_batch_size=1, **common),
             cls(
-                variant="rank", temperature=0.0, candidate_model=LLMSeqSim(embeddings=enc), **common
+                variant="rank",
+                temperature=0.0,
+                candidate_model=LLMSeqSim(item_embeddings=enc),
+                **common,
             ),
         ]
 
@@ -311,7 +319,6 @@ class LLMSeqPrompt(Recommender):
             self._finetune(train, validation)
 
     def _fit_catalogue(self, item_metadata) -> None:
-        from ..text import ItemTextEncoder
 
         if self.title_column not in item_metadata.columns:
             raise ValueError(
@@ -322,16 +329,24 @@ class LLMSeqPrompt(Recommender):
         self.titles_ = [t.strip() if isinstance(t, str) else "" for t in titles.tolist()]
         if not any(self.titles_):
             raise ValueError("no item has a title")
-        encoder = ItemTextEncoder() if isinstance(self.encoder, str) else self.encoder
-        if isinstance(self.encoder, str) and self.encoder != "default":
-            raise ValueError(
-                f"encoder must be an ItemTextEncoder or 'default', got {self.encoder!r}"
-            )
-        if not isinstance(encoder, ItemTextEncoder) or encoder.backend == "precomputed":
-            raise TypeError("encoder must be an ItemTextEncoder with a text backend")
-        frame = self._fit_encoder(encoder)
+        frame = self._fit_encoder(self._text_encoder())
         self.item_vectors_ = self.encoder_.transform(frame).astype(np.float32)  # (n_items, dim)
         self._mapper = NameMapper(self.titles_, self.item_vectors_, self.encoder_.encode_texts)
+
+    def _text_encoder(self):
+        """``item_embeddings`` as an (unfitted) :class:`ItemTextEncoder` with a text backend."""
+        from ..text import ItemTextEncoder
+
+        value = self.item_embeddings
+        if isinstance(value, str) and value == "default":
+            return ItemTextEncoder()
+        if isinstance(value, ItemTextEncoder) and value.backend != "precomputed":
+            return value
+        raise TypeError(
+            "LLMSeqPrompt embeds the names its model writes, so item_embeddings must be "
+            "'default' or an ItemTextEncoder with a text backend (precomputed vectors cannot "
+            f"embed new names, and None leaves nothing to map with); got {value!r:.80}"
+        )
 
     def _fit_encoder(self, encoder) -> pd.DataFrame:
         """Fit ``encoder_`` on the titles alone (generated names are embedded the same way)."""
@@ -548,9 +563,7 @@ class LLMSeqPrompt(Recommender):
         self.titles_ = list(extra["titles_"])
         self.history_ = extra["history_"]
         self.n_examples_ = extra["n_examples_"]
-        from ..text import ItemTextEncoder
-
-        self._fit_encoder(ItemTextEncoder() if isinstance(self.encoder, str) else self.encoder)
+        self._fit_encoder(self._text_encoder())
         self._mapper = NameMapper(self.titles_, self.item_vectors_, self.encoder_.encode_texts)
 
     def _save_files(self, path) -> None:

@@ -2,14 +2,10 @@
 
 from __future__ import annotations
 
-from collections.abc import Mapping
-
 import numpy as np
-import pandas as pd
 
 from ..base import Recommender
-from ..registry import register
-from ..text import item_vectors, l2_normalize, reduce_item_vectors
+from ..text import item_embedding_ids, item_embedding_matrix, l2_normalize
 from ..utils import import_optional
 from ._decay import canonical_decay
 from ._session_embedding import session_embeddings
@@ -20,7 +16,6 @@ _AGGREGATIONS = ("mean", "last")
 _SIMILARITIES = ("cosine", "dot", "euclidean")
 
 
-@register("LLMSeqSim")
 class LLMSeqSim(Recommender):
     """Semantic-similarity recommender over item text embeddings (paper §1.2).
 
@@ -28,15 +23,17 @@ class LLMSeqSim(Recommender):
     the last item's; items are ranked by similarity to it. Training interactions are not
     used at all: any item with text can be recommended, including items never seen in
     training (cold start). The catalogue is the union of the training items and every
-    item of ``item_metadata`` (or of the ``embeddings`` mapping).
+    item of ``item_metadata`` (or of a mapping, DataFrame or file of vectors).
 
     Parameters
     ----------
-    embeddings : ItemTextEncoder, mapping, DataFrame or None, default=None
-        Where item vectors come from. ``None`` = the default offline encoder
-        (all-MiniLM-L6-v2 over titles); an :class:`~llmseqrec.text.ItemTextEncoder`
-        (fitted inside ``fit`` on ``item_metadata``); or precomputed vectors keyed by
-        item id (items without a vector get zeros).
+    item_embeddings : "default", ItemTextEncoder, mapping, DataFrame, array or path, default="default"
+        Where item vectors come from (any form of
+        :func:`llmseqrec.text.item_embedding_matrix`): ``"default"`` = the offline
+        all-MiniLM-L6-v2 encoder over titles; an :class:`~llmseqrec.text.ItemTextEncoder`
+        (fitted inside ``fit`` on ``item_metadata``); or precomputed vectors (items
+        without a vector get zeros). ``None`` (no text vectors) is an error: the model
+        has nothing else to go on.
     aggregation : {"mean", "last"}, default="mean"
     decay : str or None, default=None
         Position weights for ``"mean"``: ``None`` (plain mean), ``"constant_linear"``,
@@ -52,8 +49,8 @@ class LLMSeqSim(Recommender):
     normalize : bool or None, default=None
         L2-normalise item vectors; ``None`` does what the paper did: normalise after a
         reduction, not otherwise.
-    max_prompt_length : int or None, default=None
-        Use only the last ``max_prompt_length`` prompt items.
+    max_prompt_items : int or None, default=None
+        Use only the last ``max_prompt_items`` prompt items.
     ann : {None, "flat", "hnsw"}, default=None
         Approximate-nearest-neighbour search with faiss (``pip install "llmseqrec[ann]"``)
         for catalogues of millions of items: ``"hnsw"`` (graph index, sub-linear search) or
@@ -81,7 +78,7 @@ class LLMSeqSim(Recommender):
 
     def __init__(
         self,
-        embeddings=None,
+        item_embeddings="default",
         aggregation: str = "mean",
         decay: str | None = None,
         similarity: str = "cosine",
@@ -89,7 +86,7 @@ class LLMSeqSim(Recommender):
         n_components: int = 512,
         class_column: str | None = None,
         normalize: bool | None = None,
-        max_prompt_length: int | None = None,
+        max_prompt_items: int | None = None,
         ann: str | None = None,
         ann_candidates: int = 200,
         hnsw_m: int = 32,
@@ -97,8 +94,9 @@ class LLMSeqSim(Recommender):
         exclude_seen: bool = True,
         handle_unknown: str = "ignore",
         random_state=None,
+        **deprecated,
     ):
-        self.embeddings = embeddings
+        self.item_embeddings = item_embeddings
         self.aggregation = aggregation
         self.decay = decay
         self.similarity = similarity
@@ -106,7 +104,7 @@ class LLMSeqSim(Recommender):
         self.n_components = n_components
         self.class_column = class_column
         self.normalize = normalize
-        self.max_prompt_length = max_prompt_length
+        self.max_prompt_items = max_prompt_items
         self.ann = ann
         self.ann_candidates = ann_candidates
         self.hnsw_m = hnsw_m
@@ -114,6 +112,15 @@ class LLMSeqSim(Recommender):
         self.exclude_seen = exclude_seen
         self.handle_unknown = handle_unknown
         self.random_state = random_state
+        self._take_renamed(deprecated)
+
+    _renamed_parameters = {"embeddings": "item_embeddings", "max_prompt_length": "max_prompt_items"}
+
+    @classmethod
+    def _translate_renamed(cls, params, stacklevel=3, warn=True):
+        if "embeddings" in params and params["embeddings"] is None:
+            params = {**params, "embeddings": "default"}  # the old None meant the default
+        return super()._translate_renamed(params, stacklevel + 1, warn)
 
     @classmethod
     def _testing_instances(cls):
@@ -123,9 +130,9 @@ class LLMSeqSim(Recommender):
             backend="tfidf", dim=16, cache=False, random_state=0, show_progress=False
         )
         return [
-            cls(embeddings=tfidf, decay="harmonic"),
+            cls(item_embeddings=tfidf, decay="harmonic"),
             cls(
-                embeddings=tfidf,
+                item_embeddings=tfidf,
                 aggregation="last",
                 similarity="euclidean",
                 reduction="pca",
@@ -134,13 +141,9 @@ class LLMSeqSim(Recommender):
         ]
 
     def _catalogue_extra(self, item_metadata):
-        if isinstance(self.embeddings, (Mapping, pd.DataFrame)):
-            keys = (
-                self.embeddings.index
-                if isinstance(self.embeddings, pd.DataFrame)
-                else self.embeddings.keys()
-            )
-            return list(keys) + (list(item_metadata.index) if item_metadata is not None else [])
+        keys = item_embedding_ids(self.item_embeddings)
+        if keys is not None:
+            return keys + (list(item_metadata.index) if item_metadata is not None else [])
         return super()._catalogue_extra(item_metadata)
 
     def _check_params(self):
@@ -153,30 +156,33 @@ class LLMSeqSim(Recommender):
         canonical_decay(self.decay)
         if self.ann not in (None, "flat", "hnsw"):
             raise ValueError(f"ann must be None, 'flat' or 'hnsw', got {self.ann!r}")
-        if self.max_prompt_length is not None and self.max_prompt_length < 1:
+        if self.max_prompt_items is not None and self.max_prompt_items < 1:
+            raise ValueError(f"max_prompt_items must be >= 1 or None, got {self.max_prompt_items}")
+        if self.item_embeddings is None:
             raise ValueError(
-                f"max_prompt_length must be >= 1 or None, got {self.max_prompt_length}"
+                "LLMSeqSim ranks items by their text vectors; item_embeddings=None gives it "
+                "none (use 'default' for the offline default encoder)"
             )
 
     def _fit(self, sequences, item_metadata) -> None:
         self._check_params()
-        if item_metadata is None and not isinstance(self.embeddings, (Mapping, pd.DataFrame)):
+        if item_metadata is None and item_embedding_ids(self.item_embeddings) is None:
             raise ValueError(
-                "LLMSeqSim.fit needs item_metadata (item texts) unless embeddings is a mapping of vectors"
-            )
-        X = item_vectors(self.embeddings, self.item_index_.ids, item_metadata)  # (n_items, d)
-        if self.reduction is not None:
-            X, _ = reduce_item_vectors(
-                X,
-                self.reduction,
-                self.n_components,
-                item_metadata,
-                self.class_column,
-                self.random_state,
+                "LLMSeqSim.fit needs item_metadata (item texts) unless item_embeddings is a "
+                "mapping, DataFrame or file of vectors"
             )
         normalize = self.reduction is not None if self.normalize is None else self.normalize
-        if normalize:
-            X = l2_normalize(X)
+        X, _ = item_embedding_matrix(
+            self.item_embeddings,
+            self.item_index_.ids,
+            item_metadata,
+            item_table=self._fit_item_table,
+            reduction=self.reduction,
+            n_components=self.n_components,
+            class_column=self.class_column,
+            normalize=normalize,
+            random_state=self.random_state,
+        )  # (n_items, d)
         self.item_vectors_ = np.ascontiguousarray(X, dtype=np.float32)
         self._prepare()
 
@@ -218,8 +224,8 @@ class LLMSeqSim(Recommender):
 
     def session_embeddings(self, sequences: list[np.ndarray]) -> np.ndarray:
         """Session vectors for encoded prompts, shape (n_sessions, dim)."""
-        if self.max_prompt_length is not None:
-            sequences = [seq[-self.max_prompt_length :] for seq in sequences]
+        if self.max_prompt_items is not None:
+            sequences = [seq[-self.max_prompt_items :] for seq in sequences]
         return session_embeddings(sequences, self._vectors, self.aggregation, self.decay)
 
     def _score(self, sequences) -> np.ndarray:

@@ -5,12 +5,10 @@ from __future__ import annotations
 import numpy as np
 
 from ..base import Recommender
-from ..registry import register
 
 __all__ = ["MostPopular"]
 
 
-@register("MostPopular")
 class MostPopular(Recommender):
     """Recommend the items with the most training interactions.
 

@@ -6,9 +6,7 @@ import numpy as np
 import torch
 
 from .. import nn as lnn
-from ..registry import register
 from ._neural import NeuralSequentialRecommender, pad_left
-from ._variants import variant
 
 __all__ = ["SASRec", "BERT4Rec", "GRU4Rec", "LLM2SASRec", "LLM2BERT4Rec", "LLM2GRU4Rec"]
 
@@ -16,13 +14,14 @@ _COMMON_DOC = """
     emb_dim : int
         Width of the item embeddings (and of the model). With LLM initialisation it is
         also the reduction target (LDA may cap it at n_classes - 1).
-    max_len : int, default=20
-        Sessions are truncated to their last ``max_len`` items (the paper: 20).
+    max_prompt_items : int, default=20
+        The model sees the last ``max_prompt_items`` items of a session, in training and
+        prediction; also its number of positions (the paper's ``max_len``: 20).
     dropout : float
     epochs : int, default=50
         Maximum epochs; training stops earlier on the inner-validation NDCG@20.
     batch_size : int, default=128
-    lr : float, default=1e-3
+    learning_rate : float, default=1e-3
     weight_decay : float, default=0.0
         AdamW weight decay (not applied to biases and LayerNorms).
     clip_norm : float or None, default=None
@@ -48,11 +47,12 @@ _COMMON_DOC = """
         Full-catalogue cross-entropy, or sampled softmax with ``n_negatives`` shared uniform
         negatives (for very large catalogues).
     n_negatives : int, default=256
-    item_embeddings : None, "default", ItemTextEncoder, mapping or DataFrame
-        LLM initialisation: ``None`` = random table (vanilla model); otherwise item text
-        vectors (``"default"`` = the offline all-MiniLM-L6-v2 encoder over titles) reduced to
-        ``emb_dim`` with ``reduction`` initialise the item table and so the tied output
-        layer, which then train normally.
+    item_embeddings : None, "default", ItemTextEncoder, mapping, DataFrame, array or path
+        LLM initialisation: ``None`` = no text vectors, a random table (vanilla model);
+        otherwise item text vectors (any form of
+        :func:`llmseqrec.text.item_embedding_matrix`; ``"default"`` = the offline
+        all-MiniLM-L6-v2 encoder over titles) reduced to ``emb_dim`` with ``reduction``
+        initialise the item table and so the tied output layer, which then train normally.
     reduction : {"pca", "lda", "random", "autoencoder"}, default="pca"
     class_column : str, optional
         Item-metadata column of classes for ``reduction="lda"``.
@@ -83,7 +83,6 @@ _COMMON_DOC = """
 """
 
 
-@register("SASRec")
 class SASRec(NeuralSequentialRecommender):
     __doc__ = (
         """SASRec: causal self-attention (pre-LayerNorm, learned positions, embedding dropout),
@@ -98,10 +97,10 @@ class SASRec(NeuralSequentialRecommender):
     )
 
     def __init__(
-        self, n_layers=2, n_heads=1, emb_dim=64, max_len=20, dropout=0.2, epochs=50, batch_size=128, lr=1e-3,
+        self, n_layers=2, n_heads=1, emb_dim=64, max_prompt_items=20, dropout=0.2, epochs=50, batch_size=128, learning_rate=1e-3,
         weight_decay=0.0, clip_norm=None, patience=3, val_frac=0.1, val_max_sessions=500, val_split="random", refit=False, loss="softmax", n_negatives=256,
         item_embeddings=None, reduction="pca", class_column=None, freeze_text=False, permute_embeddings=False, device=None,
-        mixed_precision="auto", show_progress=True, exclude_seen=True, handle_unknown="ignore", random_state=None,
+        mixed_precision="auto", show_progress=True, exclude_seen=True, handle_unknown="ignore", random_state=None, **deprecated,
     ):  # fmt: skip
         self._store(locals())
 
@@ -114,7 +113,7 @@ class SASRec(NeuralSequentialRecommender):
                 n_layers=1,
                 epochs=8,
                 batch_size=64,
-                lr=1e-2,
+                learning_rate=1e-2,
                 dropout=0.1,
                 show_progress=False,
             )
@@ -122,12 +121,11 @@ class SASRec(NeuralSequentialRecommender):
 
     def _build_encoder(self, n_items, item_embedding, generator):
         config = lnn.SASRecConfig(
-            n_items, self.emb_dim_, self.n_layers, self.n_heads, self.max_len, self.dropout
+            n_items, self.emb_dim_, self.n_layers, self.n_heads, self.max_prompt_items, self.dropout
         )
         return lnn.SASRec(config, item_embedding, generator)
 
 
-@register("BERT4Rec")
 class BERT4Rec(NeuralSequentialRecommender):
     __doc__ = (
         """BERT4Rec: a post-LayerNorm bidirectional encoder trained by masked-item prediction.
@@ -158,11 +156,11 @@ class BERT4Rec(NeuralSequentialRecommender):
 
     def __init__(
         self, n_layers=2, n_heads=2, mask_prob=0.2, n_masked_copies=5, last_item_copy=True, embedding_norm=True,
-        embedding_dropout=True, emb_dim=64, max_len=20, dropout=0.2, epochs=50,
-        batch_size=128, lr=1e-3, weight_decay=0.0, clip_norm=None, patience=3, val_frac=0.1, val_max_sessions=500, val_split="random", refit=False,
+        embedding_dropout=True, emb_dim=64, max_prompt_items=20, dropout=0.2, epochs=50,
+        batch_size=128, learning_rate=1e-3, weight_decay=0.0, clip_norm=None, patience=3, val_frac=0.1, val_max_sessions=500, val_split="random", refit=False,
         loss="softmax", n_negatives=256, item_embeddings=None, reduction="pca", class_column=None, freeze_text=False,
         permute_embeddings=False, device=None, mixed_precision="auto", show_progress=True, exclude_seen=True,
-        handle_unknown="ignore", random_state=None,
+        handle_unknown="ignore", random_state=None, **deprecated,
     ):  # fmt: skip
         self._store(locals())
 
@@ -175,7 +173,7 @@ class BERT4Rec(NeuralSequentialRecommender):
                 n_layers=1,
                 epochs=8,
                 batch_size=64,
-                lr=1e-2,
+                learning_rate=1e-2,
                 dropout=0.1,
                 mask_prob=0.3,
                 n_masked_copies=2,
@@ -189,7 +187,7 @@ class BERT4Rec(NeuralSequentialRecommender):
             self.emb_dim_,
             self.n_layers,
             self.n_heads,
-            self.max_len,
+            self.max_prompt_items,
             self.dropout,
             embedding_norm=bool(self.embedding_norm),
             embedding_dropout=bool(self.embedding_dropout),
@@ -200,7 +198,7 @@ class BERT4Rec(NeuralSequentialRecommender):
         if not 0 < self.mask_prob < 1:
             raise ValueError(f"mask_prob must be in (0, 1), got {self.mask_prob}")
         base = torch.from_numpy(
-            pad_left([s for s in sequences if len(s) >= 2], self.max_len)
+            pad_left([s for s in sequences if len(s) >= 2], self.max_prompt_items)
         )  # (n, T)
         n_copies = int(bool(self.last_item_copy)) + self.n_masked_copies
         if isinstance(self.n_masked_copies, bool) or self.n_masked_copies < 0 or n_copies < 1:
@@ -235,11 +233,11 @@ class BERT4Rec(NeuralSequentialRecommender):
     def _prompt_inputs(self, sequences) -> np.ndarray:
         mask_id = len(self.item_index_) + 1
         return pad_left(
-            [np.append(s[-(self.max_len - 1) :], mask_id) for s in sequences], self.max_len
+            [np.append(s[-(self.max_prompt_items - 1) :], mask_id) for s in sequences],
+            self.max_prompt_items,
         )
 
 
-@register("GRU4Rec")
 class GRU4Rec(NeuralSequentialRecommender):
     __doc__ = (
         """GRU4Rec as in the reference code: a GRU over whole (truncated) sessions, the tied
@@ -252,10 +250,10 @@ class GRU4Rec(NeuralSequentialRecommender):
     )
 
     def __init__(
-        self, hidden_dim=100, emb_dim=64, max_len=20, dropout=0.2, epochs=50, batch_size=128, lr=1e-3, weight_decay=0.0,
+        self, hidden_dim=100, emb_dim=64, max_prompt_items=20, dropout=0.2, epochs=50, batch_size=128, learning_rate=1e-3, weight_decay=0.0,
         clip_norm=None, patience=3, val_frac=0.1, val_max_sessions=500, val_split="random", refit=False, loss="softmax", n_negatives=256,
         item_embeddings=None, reduction="pca", class_column=None, freeze_text=False, permute_embeddings=False, device=None,
-        mixed_precision="auto", show_progress=True, exclude_seen=True, handle_unknown="ignore", random_state=None,
+        mixed_precision="auto", show_progress=True, exclude_seen=True, handle_unknown="ignore", random_state=None, **deprecated,
     ):  # fmt: skip
         self._store(locals())
 
@@ -267,7 +265,7 @@ class GRU4Rec(NeuralSequentialRecommender):
                 hidden_dim=32,
                 epochs=10,
                 batch_size=32,
-                lr=1e-2,
+                learning_rate=1e-2,
                 dropout=0.0,
                 show_progress=False,
             )
@@ -275,28 +273,89 @@ class GRU4Rec(NeuralSequentialRecommender):
 
     def _build_encoder(self, n_items, item_embedding, generator):
         config = lnn.GRU4RecConfig(
-            n_items, self.emb_dim_, self.hidden_dim, self.max_len, self.dropout
+            n_items, self.emb_dim_, self.hidden_dim, self.max_prompt_items, self.dropout
         )
         return lnn.GRU4Rec(config, item_embedding, generator)
 
 
-def _llm_testing_instances(cls):
-    from ..text import ItemTextEncoder
+class LLM2SASRec(SASRec):
+    """LLM2SASRec: SASRec whose item table starts from reduced item-text embeddings (paper §1.4).
 
-    (small,) = super(cls, cls)._testing_instances()
-    enc = ItemTextEncoder(backend="tfidf", dim=16, cache=False, random_state=0, show_progress=False)
-    return [small.set_params(item_embeddings=enc, reduction="pca")]
+    The parameters are :class:`SASRec`'s; only the default of ``item_embeddings`` differs:
+    ``"default"``, the offline all-MiniLM-L6-v2 encoder over titles, reduced to ``emb_dim``
+    with ``reduction`` (PCA). Any other form of item text vectors works too.
+    """
+
+    def __init__(
+        self, n_layers=2, n_heads=1, emb_dim=64, max_prompt_items=20, dropout=0.2, epochs=50, batch_size=128, learning_rate=1e-3,
+        weight_decay=0.0, clip_norm=None, patience=3, val_frac=0.1, val_max_sessions=500, val_split="random", refit=False, loss="softmax", n_negatives=256,
+        item_embeddings="default", reduction="pca", class_column=None, freeze_text=False, permute_embeddings=False, device=None,
+        mixed_precision="auto", show_progress=True, exclude_seen=True, handle_unknown="ignore", random_state=None, **deprecated,
+    ):  # fmt: skip
+        self._store(locals())
+
+    @classmethod
+    def _testing_instances(cls):
+        from ..text import ItemTextEncoder
+
+        (small,) = SASRec._testing_instances.__func__(cls)
+        tfidf = ItemTextEncoder(
+            backend="tfidf", dim=16, cache=False, random_state=0, show_progress=False
+        )
+        return [small.set_params(item_embeddings=tfidf, reduction="pca")]
 
 
-_LLM_DOC = "{base} whose item table starts from reduced item-text embeddings (paper §1.4); ``item_embeddings='default'`` uses the offline all-MiniLM-L6-v2 encoder over titles. See :class:`{base}` for the parameters."
-LLM2SASRec = variant(
-    SASRec, "LLM2SASRec", _LLM_DOC.format(base="SASRec"), item_embeddings="default"
-)
-LLM2BERT4Rec = variant(
-    BERT4Rec, "LLM2BERT4Rec", _LLM_DOC.format(base="BERT4Rec"), item_embeddings="default"
-)
-LLM2GRU4Rec = variant(
-    GRU4Rec, "LLM2GRU4Rec", _LLM_DOC.format(base="GRU4Rec"), item_embeddings="default"
-)
-for _cls in (LLM2SASRec, LLM2BERT4Rec, LLM2GRU4Rec):
-    _cls._testing_instances = classmethod(_llm_testing_instances)
+class LLM2BERT4Rec(BERT4Rec):
+    """LLM2BERT4Rec: BERT4Rec whose item table starts from reduced item-text embeddings (paper §1.4).
+
+    The parameters are :class:`BERT4Rec`'s; only the default of ``item_embeddings`` differs:
+    ``"default"``, the offline all-MiniLM-L6-v2 encoder over titles, reduced to ``emb_dim``
+    with ``reduction`` (PCA). Any other form of item text vectors works too.
+    """
+
+    def __init__(
+        self, n_layers=2, n_heads=2, mask_prob=0.2, n_masked_copies=5, last_item_copy=True, embedding_norm=True,
+        embedding_dropout=True, emb_dim=64, max_prompt_items=20, dropout=0.2, epochs=50,
+        batch_size=128, learning_rate=1e-3, weight_decay=0.0, clip_norm=None, patience=3, val_frac=0.1, val_max_sessions=500, val_split="random", refit=False,
+        loss="softmax", n_negatives=256, item_embeddings="default", reduction="pca", class_column=None, freeze_text=False,
+        permute_embeddings=False, device=None, mixed_precision="auto", show_progress=True, exclude_seen=True,
+        handle_unknown="ignore", random_state=None, **deprecated,
+    ):  # fmt: skip
+        self._store(locals())
+
+    @classmethod
+    def _testing_instances(cls):
+        from ..text import ItemTextEncoder
+
+        (small,) = BERT4Rec._testing_instances.__func__(cls)
+        tfidf = ItemTextEncoder(
+            backend="tfidf", dim=16, cache=False, random_state=0, show_progress=False
+        )
+        return [small.set_params(item_embeddings=tfidf, reduction="pca")]
+
+
+class LLM2GRU4Rec(GRU4Rec):
+    """LLM2GRU4Rec: GRU4Rec whose item table starts from reduced item-text embeddings (paper §1.4).
+
+    The parameters are :class:`GRU4Rec`'s; only the default of ``item_embeddings`` differs:
+    ``"default"``, the offline all-MiniLM-L6-v2 encoder over titles, reduced to ``emb_dim``
+    with ``reduction`` (PCA). Any other form of item text vectors works too.
+    """
+
+    def __init__(
+        self, hidden_dim=100, emb_dim=64, max_prompt_items=20, dropout=0.2, epochs=50, batch_size=128, learning_rate=1e-3, weight_decay=0.0,
+        clip_norm=None, patience=3, val_frac=0.1, val_max_sessions=500, val_split="random", refit=False, loss="softmax", n_negatives=256,
+        item_embeddings="default", reduction="pca", class_column=None, freeze_text=False, permute_embeddings=False, device=None,
+        mixed_precision="auto", show_progress=True, exclude_seen=True, handle_unknown="ignore", random_state=None, **deprecated,
+    ):  # fmt: skip
+        self._store(locals())
+
+    @classmethod
+    def _testing_instances(cls):
+        from ..text import ItemTextEncoder
+
+        (small,) = GRU4Rec._testing_instances.__func__(cls)
+        tfidf = ItemTextEncoder(
+            backend="tfidf", dim=16, cache=False, random_state=0, show_progress=False
+        )
+        return [small.set_params(item_embeddings=tfidf, reduction="pca")]

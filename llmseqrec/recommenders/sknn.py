@@ -14,11 +14,9 @@ import pandas as pd
 import scipy.sparse as sp
 
 from ..base import Recommender
-from ..registry import register
-from ..text import item_vectors, l2_normalize, reduce_item_vectors
+from ..text import item_embedding_matrix
 from ._decay import canonical_decay, decay_weights
 from ._session_embedding import session_embeddings
-from ._variants import variant
 
 __all__ = ["SKNN", "VSKNN", "SSKNN", "SFSKNN", "SKNNEmb"]
 
@@ -27,7 +25,6 @@ _SIMILARITY = ("cosine", "dot")
 _BACKFILL = ("popularity", None)
 
 
-@register("SKNN")
 class SKNN(Recommender):
     """Session kNN and its variants (one class; the variant classes only change defaults).
 
@@ -61,11 +58,13 @@ class SKNN(Recommender):
         ``div_score`` weighting of V-SKNN. Cannot be combined with ``sequential_weighting``.
     sequential_filter : bool, default=False
         SF-SKNN: keep only items that followed the last prompt item in some training session.
-    last_n_items : int or None, default=None
-        Use only the last ``last_n_items`` prompt items.
-    embeddings : ItemTextEncoder, mapping, DataFrame or None, default=None
-        SKNN-Emb: when given, neighbour similarity is computed between session
-        embeddings (mean of item text vectors) instead of item overlap.
+    max_prompt_items : int or None, default=None
+        Use only the last ``max_prompt_items`` prompt items.
+    item_embeddings : None, "default", ItemTextEncoder, mapping, DataFrame, array or path, default=None
+        Item text vectors (any form of :func:`llmseqrec.text.item_embedding_matrix`;
+        ``None`` = no text vectors). When given (SKNN-Emb), neighbour similarity is
+        computed between session embeddings (mean of item text vectors) instead of item
+        overlap.
     prompt_aggregation, training_aggregation : {"mean", "last"}, default="mean"
     training_decay : str or None, default=None
         Decay used for the training-session embeddings.
@@ -93,8 +92,8 @@ class SKNN(Recommender):
         sequential_weighting: bool = False,
         neighbour_decay: str | None = None,
         sequential_filter: bool = False,
-        last_n_items: int | None = None,
-        embeddings=None,
+        max_prompt_items: int | None = None,
+        item_embeddings=None,
         prompt_aggregation: str = "mean",
         training_aggregation: str = "mean",
         training_decay: str | None = None,
@@ -105,6 +104,7 @@ class SKNN(Recommender):
         exclude_seen: bool = True,
         handle_unknown: str = "ignore",
         random_state=None,
+        **deprecated,
     ):
         self.k = k
         self.sample_size = sample_size
@@ -115,8 +115,8 @@ class SKNN(Recommender):
         self.sequential_weighting = sequential_weighting
         self.neighbour_decay = neighbour_decay
         self.sequential_filter = sequential_filter
-        self.last_n_items = last_n_items
-        self.embeddings = embeddings
+        self.max_prompt_items = max_prompt_items
+        self.item_embeddings = item_embeddings
         self.prompt_aggregation = prompt_aggregation
         self.training_aggregation = training_aggregation
         self.training_decay = training_decay
@@ -127,6 +127,9 @@ class SKNN(Recommender):
         self.exclude_seen = exclude_seen
         self.handle_unknown = handle_unknown
         self.random_state = random_state
+        self._take_renamed(deprecated)
+
+    _renamed_parameters = {"embeddings": "item_embeddings", "last_n_items": "max_prompt_items"}
 
     @classmethod
     def _testing_instances(cls):
@@ -180,18 +183,18 @@ class SKNN(Recommender):
             F = sp.csr_matrix((np.ones(len(a)), (a, b)), shape=(n_items, n_items))
             F.data[:] = 1.0
             self.followers_ = F  # (n_items, n_items): F[a, b] = b followed a
-        if self.embeddings is not None:
-            X = item_vectors(self.embeddings, self.item_index_.ids, item_metadata)
-            if self.reduction is not None:
-                X, _ = reduce_item_vectors(
-                    X,
-                    self.reduction,
-                    self.n_components,
-                    item_metadata,
-                    self.class_column,
-                    self.random_state,
-                )
-                X = l2_normalize(X)
+        if self.item_embeddings is not None:
+            X, _ = item_embedding_matrix(
+                self.item_embeddings,
+                self.item_index_.ids,
+                item_metadata,
+                item_table=self._fit_item_table,
+                reduction=self.reduction,
+                n_components=self.n_components,
+                class_column=self.class_column,
+                normalize=self.reduction is not None,
+                random_state=self.random_state,
+            )
             self.item_vectors_ = X.astype(np.float32)
             self.session_vectors_ = session_embeddings(
                 sequences, X.astype(np.float64), self.training_aggregation, self.training_decay
@@ -202,8 +205,8 @@ class SKNN(Recommender):
 
     # ------------------------------------------------------------------ score
     def _prompt(self, seq: np.ndarray) -> np.ndarray:
-        if self.last_n_items is not None:
-            seq = seq[-self.last_n_items :]
+        if self.max_prompt_items is not None:
+            seq = seq[-self.max_prompt_items :]
         return pd.unique(seq)  # dedupe, keep first occurrence order
 
     def _sample(self, candidates: np.ndarray, prompt: np.ndarray) -> np.ndarray:
@@ -228,7 +231,7 @@ class SKNN(Recommender):
         vals = np.concatenate([decay_weights(self.decay, len(p)) for p in prompts])
         Q = sp.csr_matrix((vals, (rows, cols)), shape=(len(prompts), n_items))
         overlap = (Q @ M.T).tocsr()  # (b, n_sessions): weighted common items
-        if self.embeddings is not None:
+        if self.item_embeddings is not None:
             prompt_vecs = session_embeddings(
                 list(prompts),
                 self.item_vectors_.astype(np.float64),
@@ -243,7 +246,7 @@ class SKNN(Recommender):
             dots = overlap.data[lo:hi][order]
             keep = self._sample(cands, prompt)
             dots = dots[np.searchsorted(cands, keep)]
-            if self.embeddings is not None:
+            if self.item_embeddings is not None:
                 sv = self.session_vectors_[keep].astype(np.float64)  # (n_keep, dim)
                 pv = prompt_vecs[r]
                 sims = sv @ pv
@@ -303,7 +306,7 @@ class SKNN(Recommender):
         arrays = _csr_arrays("session_items", self.session_items_)
         if self.sequential_filter:
             arrays.update(_csr_arrays("followers", self.followers_))
-        if self.embeddings is not None:
+        if self.item_embeddings is not None:
             arrays["item_vectors_"] = self.item_vectors_
             arrays["session_vectors_"] = self.session_vectors_
         return arrays, {}
@@ -334,49 +337,81 @@ def _csr_from_arrays(name: str, arrays: dict) -> sp.csr_matrix:
     return sp.csr_matrix((np.ones(len(indices)), indices, arrays[f"{name}.indptr"]), shape=shape)
 
 
-# The variants differ from SKNN only in their defaults (the paper's names).
-VSKNN = variant(
-    SKNN,
-    "VSKNN",
-    "V-SKNN: SKNN with a decayed prompt vector (``decay='harmonic'``, ``similarity='dot'``).",
-    decay="harmonic",
-    similarity="dot",
-)
-SSKNN = variant(
-    SKNN,
-    "SSKNN",
-    "S-SKNN: neighbours weighted by how recent their common item is in the prompt.",
-    sequential_weighting=True,
-)
-SFSKNN = variant(
-    SKNN,
-    "SFSKNN",
-    "SF-SKNN: only items that followed the last prompt item somewhere in training.",
-    sequential_filter=True,
-)
-SKNNEmb = variant(
-    SKNN,
-    "SKNNEmb",
-    "SKNN with item embeddings: neighbour similarity between text-embedding session vectors.\n\n"
-    "``embeddings='default'`` is the default offline text encoder (all-MiniLM-L6-v2).",
-    embeddings="default",
-    decay="harmonic",
-    similarity="dot",
-)
+# The variants are SKNN with other defaults (the paper's names); they add no behaviour.
 
 
-def _sknn_emb_testing_instances(cls):
-    from ..text import ItemTextEncoder
+class VSKNN(SKNN):
+    """V-SKNN: SKNN with a decayed prompt vector (``decay="harmonic"``, ``similarity="dot"``).
 
-    return [
-        cls(
-            k=20,
-            sample_size=100,
-            embeddings=ItemTextEncoder(
-                backend="tfidf", dim=16, cache=False, random_state=0, show_progress=False
-            ),
+    The parameters are :class:`SKNN`'s; only these defaults differ.
+    """
+
+    def __init__(
+        self, k=100, sample_size=500, sampling="recent", similarity="dot", idf_weighting=False, decay="harmonic",
+        sequential_weighting=False, neighbour_decay=None, sequential_filter=False, max_prompt_items=None,
+        item_embeddings=None, prompt_aggregation="mean", training_aggregation="mean", training_decay=None,
+        reduction=None, n_components=512, class_column=None, backfill="popularity", exclude_seen=True,
+        handle_unknown="ignore", random_state=None, **deprecated,
+    ):  # fmt: skip
+        self._store(locals())
+
+
+class SSKNN(SKNN):
+    """S-SKNN: neighbours weighted by how recent their common item is in the prompt
+    (``sequential_weighting=True``).
+
+    The parameters are :class:`SKNN`'s; only this default differs.
+    """
+
+    def __init__(
+        self, k=100, sample_size=500, sampling="recent", similarity="cosine", idf_weighting=False, decay=None,
+        sequential_weighting=True, neighbour_decay=None, sequential_filter=False, max_prompt_items=None,
+        item_embeddings=None, prompt_aggregation="mean", training_aggregation="mean", training_decay=None,
+        reduction=None, n_components=512, class_column=None, backfill="popularity", exclude_seen=True,
+        handle_unknown="ignore", random_state=None, **deprecated,
+    ):  # fmt: skip
+        self._store(locals())
+
+
+class SFSKNN(SKNN):
+    """SF-SKNN: only items that followed the last prompt item somewhere in training
+    (``sequential_filter=True``).
+
+    The parameters are :class:`SKNN`'s; only this default differs.
+    """
+
+    def __init__(
+        self, k=100, sample_size=500, sampling="recent", similarity="cosine", idf_weighting=False, decay=None,
+        sequential_weighting=False, neighbour_decay=None, sequential_filter=True, max_prompt_items=None,
+        item_embeddings=None, prompt_aggregation="mean", training_aggregation="mean", training_decay=None,
+        reduction=None, n_components=512, class_column=None, backfill="popularity", exclude_seen=True,
+        handle_unknown="ignore", random_state=None, **deprecated,
+    ):  # fmt: skip
+        self._store(locals())
+
+
+class SKNNEmb(SKNN):
+    """SKNN with item embeddings: neighbour similarity between text-embedding session vectors.
+
+    Defaults ``item_embeddings="default"`` (the offline all-MiniLM-L6-v2 encoder over
+    titles), ``decay="harmonic"`` and ``similarity="dot"``; the parameters are
+    :class:`SKNN`'s.
+    """
+
+    def __init__(
+        self, k=100, sample_size=500, sampling="recent", similarity="dot", idf_weighting=False, decay="harmonic",
+        sequential_weighting=False, neighbour_decay=None, sequential_filter=False, max_prompt_items=None,
+        item_embeddings="default", prompt_aggregation="mean", training_aggregation="mean", training_decay=None,
+        reduction=None, n_components=512, class_column=None, backfill="popularity", exclude_seen=True,
+        handle_unknown="ignore", random_state=None, **deprecated,
+    ):  # fmt: skip
+        self._store(locals())
+
+    @classmethod
+    def _testing_instances(cls):
+        from ..text import ItemTextEncoder
+
+        tfidf = ItemTextEncoder(
+            backend="tfidf", dim=16, cache=False, random_state=0, show_progress=False
         )
-    ]
-
-
-SKNNEmb._testing_instances = classmethod(_sknn_emb_testing_instances)
+        return [cls(k=20, sample_size=100, item_embeddings=tfidf)]

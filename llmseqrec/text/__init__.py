@@ -3,10 +3,16 @@
 from ._backends import EmbeddingAPIError, default_sentence_transformer
 from ._cache import EmbeddingCache, text_hash
 from ._encoder import BACKENDS, ItemTextEncoder
+from ._files import read_item_embeddings
 from ._reduce import REDUCTIONS, EmbeddingReducer, l2_normalize
 from ._server import EmbeddingServer
 from ._templates import render_texts, template_fields
-from ._vectors import item_vectors, reduce_item_vectors
+from ._vectors import (
+    item_embedding_ids,
+    item_embedding_matrix,
+    item_vectors,
+    reduce_item_vectors,
+)
 
 __all__ = [
     "ItemTextEncoder",
@@ -17,6 +23,9 @@ __all__ = [
     "l2_normalize",
     "render_texts",
     "template_fields",
+    "item_embedding_matrix",
+    "item_embedding_ids",
+    "read_item_embeddings",
     "item_vectors",
     "reduce_item_vectors",
     "EmbeddingCache",

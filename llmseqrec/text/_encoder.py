@@ -11,8 +11,7 @@ from sklearn.base import BaseEstimator, TransformerMixin
 
 from ..data import item_table
 from ..datasets import get_data_home
-from ..registry import register
-from ..utils import resolve_device
+from ..utils import RenamedParametersMixin, resolve_device
 from ._backends import (
     HuggingFaceBackend,
     OpenAIEmbeddingsBackend,
@@ -22,6 +21,7 @@ from ._backends import (
     default_sentence_transformer,
 )
 from ._cache import EmbeddingCache, text_hash
+from ._files import read_item_embeddings
 from ._templates import render_texts
 
 __all__ = ["ItemTextEncoder", "BACKENDS"]
@@ -30,8 +30,7 @@ BACKENDS = ("sentence-transformers", "huggingface", "openai", "tfidf", "precompu
 _EMPTY = ("zero", "encode", "error")
 
 
-@register("ItemTextEncoder", recommender=False)
-class ItemTextEncoder(TransformerMixin, BaseEstimator):
+class ItemTextEncoder(RenamedParametersMixin, TransformerMixin, BaseEstimator):
     """Embed each catalogue item's text (title, brand, genres, ...) once.
 
     Parameters
@@ -43,7 +42,7 @@ class ItemTextEncoder(TransformerMixin, BaseEstimator):
         - ``"openai"``: an OpenAI-compatible ``/embeddings`` endpoint (``api_base``), e.g.
           ``text-embedding-ada-002`` as in the paper, or a local server.
         - ``"tfidf"``: TF-IDF + truncated SVD (no neural model; fitted on the catalogue).
-        - ``"precomputed"``: your own vectors (``vectors``).
+        - ``"precomputed"``: your own vectors (``item_embeddings``).
     model : str, optional
         Model name or path; defaults: all-MiniLM-L6-v2 (sentence-transformers and
         huggingface), ``text-embedding-ada-002`` (openai).
@@ -71,7 +70,7 @@ class ItemTextEncoder(TransformerMixin, BaseEstimator):
     api_key_env : str, default="OPENAI_API_KEY"
         Name of the environment variable holding the API key (the key itself is never a
         parameter, so it is never saved).
-    vectors : ndarray, mapping, DataFrame or path, optional
+    item_embeddings : ndarray, mapping, DataFrame or path, optional
         For ``backend="precomputed"``: an array aligned with the rows of the item table
         given to ``fit``, a mapping ``item id -> vector``, a DataFrame indexed by item id,
         or a ``.npz`` file (``ids``, ``vectors``) / ``.csv`` (``item_id``, ``embedding`` as
@@ -110,10 +109,11 @@ class ItemTextEncoder(TransformerMixin, BaseEstimator):
         cache_dir: str | None = None,
         api_base: str = "https://api.openai.com/v1",
         api_key_env: str = "OPENAI_API_KEY",
-        vectors=None,
+        item_embeddings=None,
         dim: int = 256,
         random_state=None,
         show_progress: bool = True,
+        **deprecated,
     ):
         self.backend = backend
         self.model = model
@@ -128,10 +128,13 @@ class ItemTextEncoder(TransformerMixin, BaseEstimator):
         self.cache_dir = cache_dir
         self.api_base = api_base
         self.api_key_env = api_key_env
-        self.vectors = vectors
+        self.item_embeddings = item_embeddings
         self.dim = dim
         self.random_state = random_state
         self.show_progress = show_progress
+        self._take_renamed(deprecated)
+
+    _renamed_parameters = {"vectors": "item_embeddings"}
 
     # ------------------------------------------------------------------ fit
     def _model_name(self) -> str:
@@ -185,21 +188,11 @@ class ItemTextEncoder(TransformerMixin, BaseEstimator):
         return self
 
     def _read_vectors(self, items: pd.DataFrame) -> dict:
-        vectors = self.vectors
+        vectors = self.item_embeddings
         if vectors is None:
-            raise ValueError("backend='precomputed' needs vectors=...")
+            raise ValueError("backend='precomputed' needs item_embeddings=...")
         if isinstance(vectors, (str, Path)):
-            path = Path(vectors)
-            if path.suffix == ".npz":
-                with np.load(path, allow_pickle=False) as data:
-                    return dict(zip(data["ids"].tolist(), np.asarray(data["vectors"], np.float32)))
-            frame = pd.read_csv(path)
-            import json
-
-            return {
-                i: np.asarray(json.loads(e), np.float32)
-                for i, e in zip(frame["item_id"], frame["embedding"])
-            }
+            return read_item_embeddings(vectors)
         if isinstance(vectors, pd.DataFrame):
             return {i: row.astype(np.float32) for i, row in zip(vectors.index, vectors.to_numpy())}
         if isinstance(vectors, Mapping):
@@ -207,7 +200,8 @@ class ItemTextEncoder(TransformerMixin, BaseEstimator):
         array = np.asarray(vectors, dtype=np.float32)
         if array.ndim != 2 or len(array) != len(items):
             raise ValueError(
-                f"vectors array must have shape (n_items={len(items)}, dim), got {array.shape}"
+                f"item_embeddings array must have shape (n_items={len(items)}, dim), "
+                f"got {array.shape}"
             )
         return dict(zip(items.index.tolist(), array))
 

@@ -7,7 +7,6 @@ import warnings
 import numpy as np
 from sklearn.base import BaseEstimator, TransformerMixin
 
-from ..registry import register
 from ..utils import check_random_state, torch_generator
 
 __all__ = ["EmbeddingReducer", "REDUCTIONS", "l2_normalize"]
@@ -25,7 +24,6 @@ def l2_normalize(x: np.ndarray) -> np.ndarray:
     return np.divide(x, norms, out=np.zeros_like(x), where=norms > 0)
 
 
-@register("EmbeddingReducer", recommender=False)
 class EmbeddingReducer(TransformerMixin, BaseEstimator):
     """Reduce item embeddings to ``n_components`` dimensions.
 

@@ -1,56 +1,142 @@
-"""Turning a model's ``embeddings`` parameter into a matrix aligned with its item index."""
+"""The one seam between item text vectors and the models that use them.
+
+Every model that can use item text vectors takes them through one parameter,
+``item_embeddings``, and turns it into a matrix aligned with its item index with
+:func:`item_embedding_matrix`. The accepted forms:
+
+- ``None``: no text vectors (the model must then not ask for a matrix);
+- ``"default"``: the offline default encoder (all-MiniLM-L6-v2 over titles);
+- an :class:`ItemTextEncoder` (fitted inside ``fit`` on the item metadata);
+- a mapping ``item id -> vector``;
+- a :class:`pandas.DataFrame` indexed by item id, one column per dimension;
+- a 2-D array, one row per row of the ``item_metadata`` given to ``fit``;
+- a path to a ``.npz`` file (arrays ``ids`` and ``vectors``) or a ``.csv`` file (columns
+  ``item_id`` and ``embedding`` as a JSON list: the paper's format).
+"""
 
 from __future__ import annotations
 
 from collections.abc import Mapping
+from os import PathLike
 
 import numpy as np
 import pandas as pd
 from sklearn.base import clone
 
-__all__ = ["item_vectors", "reduce_item_vectors"]
+from ._files import read_item_embeddings
+
+__all__ = [
+    "item_embedding_matrix",
+    "item_embedding_ids",
+    "read_item_embeddings",
+    "item_vectors",
+    "reduce_item_vectors",
+]
+
+_FORMS = (
+    "None, 'default', an ItemTextEncoder, a mapping item id -> vector, a DataFrame indexed "
+    "by item id, a 2-D array aligned with the rows of item_metadata, or a .npz/.csv path"
+)
+
+
+def _is_path(value) -> bool:
+    return isinstance(value, (str, PathLike)) and not (
+        isinstance(value, str) and value == "default"
+    )
+
+
+def item_embedding_ids(item_embeddings) -> list | None:
+    """The item ids a mapping, DataFrame or file of vectors covers; ``None`` for other forms.
+
+    Models whose catalogue may hold items never seen in training add these ids to it.
+    """
+    if isinstance(item_embeddings, pd.DataFrame):
+        return list(item_embeddings.index)
+    if isinstance(item_embeddings, Mapping):
+        return list(item_embeddings.keys())
+    if _is_path(item_embeddings):
+        return list(read_item_embeddings(item_embeddings).keys())
+    return None
+
+
+def _as_mapping(item_embeddings, item_table: pd.DataFrame | None) -> Mapping | None:
+    """The vectors of a precomputed form as a mapping; ``None`` for encoders."""
+    if isinstance(item_embeddings, pd.DataFrame):
+        return {i: row for i, row in zip(item_embeddings.index, item_embeddings.to_numpy())}
+    if isinstance(item_embeddings, Mapping):
+        return item_embeddings
+    if _is_path(item_embeddings):
+        return read_item_embeddings(item_embeddings)
+    if isinstance(item_embeddings, (np.ndarray, list)):
+        array = np.asarray(item_embeddings, dtype=np.float32)
+        if item_table is None:
+            raise ValueError(
+                "an array of item embeddings is aligned with the rows of item_metadata; "
+                "pass item_metadata to fit (or give a mapping item id -> vector)"
+            )
+        if array.ndim != 2 or len(array) != len(item_table):
+            raise ValueError(
+                f"item_embeddings array must have shape (n_rows of item_metadata="
+                f"{len(item_table)}, dim), got {array.shape}"
+            )
+        return dict(zip(item_table.index.tolist(), array))
+    return None
 
 
 def item_vectors(
-    embeddings, item_ids: np.ndarray, item_metadata: pd.DataFrame | None
+    item_embeddings,
+    item_ids: np.ndarray,
+    item_metadata: pd.DataFrame | None = None,
+    item_table: pd.DataFrame | None = None,
 ) -> np.ndarray:
     """Item vectors in catalogue order, shape (n_items, dim), float32.
 
     Parameters
     ----------
-    embeddings : ItemTextEncoder, mapping, DataFrame, None or "default"
-        An (unfitted or fitted) encoder applied to ``item_metadata``; a mapping
-        ``item id -> vector``; a DataFrame indexed by item id. ``None`` or ``"default"``
-        use the default :class:`ItemTextEncoder` (all-MiniLM-L6-v2 over titles). Items
-        without a vector get zeros.
-    item_ids : ndarray
+    item_embeddings : str, ItemTextEncoder, mapping, DataFrame, ndarray or path
+        Any form listed in :mod:`llmseqrec.text._vectors` but ``None``. Items without
+        a vector get zeros.
+    item_ids : ndarray of shape (n_items,)
         The catalogue (external ids, internal order).
-    item_metadata : pandas.DataFrame or None
-        Aligned with ``item_ids`` (rows may be all-NaN for items without metadata).
+    item_metadata : pandas.DataFrame, optional
+        Aligned with ``item_ids`` (rows may be all-NaN for items without metadata); what
+        an encoder embeds.
+    item_table : pandas.DataFrame, optional
+        The item metadata as given to ``fit`` (indexed by item id): the rows a 2-D array
+        of vectors is aligned with.
     """
     from ._encoder import ItemTextEncoder
 
-    if embeddings is None or (isinstance(embeddings, str) and embeddings == "default"):
-        embeddings = ItemTextEncoder()
-    if isinstance(embeddings, ItemTextEncoder):
+    if item_embeddings is None:
+        raise ValueError("item_embeddings is None: this model was asked for no text vectors")
+    if isinstance(item_embeddings, str) and item_embeddings == "default":
+        item_embeddings = ItemTextEncoder()
+    if isinstance(item_embeddings, ItemTextEncoder):
         if item_metadata is None:
-            raise ValueError("text embeddings need item_metadata (pass it to fit)")
-        encoder = clone(embeddings).fit(item_metadata)
-        return encoder.transform(item_metadata)
-    if isinstance(embeddings, pd.DataFrame):
-        embeddings = {i: row for i, row in zip(embeddings.index, embeddings.to_numpy())}
-    if isinstance(embeddings, Mapping):
-        dim = len(np.asarray(next(iter(embeddings.values()))))
-        out = np.zeros((len(item_ids), dim), dtype=np.float32)
+            raise ValueError(
+                "item_embeddings is a text encoder, which needs item texts: pass "
+                "item_metadata to fit"
+            )
+        encoder = clone(item_embeddings).fit(item_metadata)
+        X = encoder.transform(item_metadata)
+    else:
+        mapping = _as_mapping(item_embeddings, item_table)
+        if mapping is None:
+            raise TypeError(
+                f"item_embeddings must be one of: {_FORMS}; got {type(item_embeddings).__name__}"
+            )
+        if not len(mapping):
+            raise ValueError("item_embeddings holds no vectors")
+        dim = len(np.asarray(next(iter(mapping.values()))))
+        X = np.zeros((len(item_ids), dim), dtype=np.float32)
         for row, item in enumerate(item_ids.tolist()):
-            vec = embeddings.get(item)
+            vec = mapping.get(item)
             if vec is not None:
-                out[row] = vec
-        return out
-    raise TypeError(
-        "embeddings must be an ItemTextEncoder, a mapping item id -> vector, a DataFrame indexed "
-        f"by item id, or None; got {type(embeddings).__name__}"
-    )
+                X[row] = vec
+    if not np.isfinite(X).all():
+        bad = int((~np.isfinite(X)).any(axis=1).sum())
+        raise ValueError(f"item_embeddings has NaN or infinite values for {bad} items")
+    return X
 
 
 def reduce_item_vectors(
@@ -76,3 +162,61 @@ def reduce_item_vectors(
         labels = item_metadata[class_column].fillna(-1).astype(str).to_numpy()
     reducer = EmbeddingReducer(reduction, n_components, random_state=random_state).fit(X, labels)
     return reducer.transform(X), reducer.n_components_
+
+
+def item_embedding_matrix(
+    item_embeddings,
+    item_ids: np.ndarray,
+    item_metadata: pd.DataFrame | None = None,
+    *,
+    item_table: pd.DataFrame | None = None,
+    permute: bool = False,
+    reduction: str | None = None,
+    n_components: int | None = None,
+    class_column: str | None = None,
+    normalize: bool = False,
+    random_state=None,
+) -> tuple[np.ndarray, int]:
+    """Convert, permute, reduce and normalise item text vectors: what every model does.
+
+    Parameters
+    ----------
+    item_embeddings : str, ItemTextEncoder, mapping, DataFrame, ndarray or path
+        A model's ``item_embeddings`` parameter (not ``None``).
+    item_ids : ndarray of shape (n_items,)
+        The model's catalogue, in internal order.
+    item_metadata : pandas.DataFrame, optional
+        Aligned with ``item_ids``.
+    item_table : pandas.DataFrame, optional
+        The item metadata as given to ``fit`` (for the array form).
+    permute : bool, default=False
+        The paper's control: shuffle the vectors across items (seeded by ``random_state``).
+    reduction : {"pca", "lda", "random", "autoencoder"} or None
+    n_components : int, optional
+        The reduction's target size.
+    class_column : str, optional
+        Item-metadata column of classes for ``reduction="lda"``.
+    normalize : bool, default=False
+        L2-normalise the rows last (zero rows stay zero).
+    random_state : int, optional
+
+    Returns
+    -------
+    X : ndarray of shape (n_items, dim)
+    dim : int
+        ``X.shape[1]`` (smaller than ``n_components`` when LDA caps it).
+    """
+    from ..utils import check_random_state
+    from ._reduce import l2_normalize
+
+    X = item_vectors(item_embeddings, item_ids, item_metadata, item_table)
+    if permute:
+        X = X[check_random_state(random_state).permutation(len(X))]
+    dim = X.shape[1]
+    if reduction is not None:
+        X, dim = reduce_item_vectors(
+            X, reduction, n_components, item_metadata, class_column, random_state
+        )
+    if normalize:
+        X = l2_normalize(X)
+    return X, dim

@@ -3,6 +3,7 @@
 from ._device import resolve_device
 from ._optional import import_optional
 from ._random import check_random_state, seeded_torch_rng, torch_generator
+from ._renamed import RenamedParametersMixin
 
 __all__ = [
     "resolve_device",
@@ -10,4 +11,5 @@ __all__ = [
     "check_random_state",
     "torch_generator",
     "seeded_torch_rng",
+    "RenamedParametersMixin",
 ]

@@ -1,0 +1,34 @@
+"""Reading item vectors from a file (the forms the paper and common tools write)."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+
+__all__ = ["read_item_embeddings"]
+
+
+def read_item_embeddings(path) -> dict:
+    """Read a ``.npz`` (``ids``, ``vectors``) or ``.csv`` (``item_id``, ``embedding``) file.
+
+    Returns
+    -------
+    dict
+        ``item id -> float32 vector of shape (dim,)``.
+    """
+    path = Path(path)
+    if not path.exists():
+        raise FileNotFoundError(f"item embeddings file {path} does not exist")
+    if path.suffix == ".npz":
+        with np.load(path, allow_pickle=False) as data:
+            return dict(zip(data["ids"].tolist(), np.asarray(data["vectors"], np.float32)))
+    if path.suffix == ".csv":
+        frame = pd.read_csv(path)
+        return {
+            i: np.asarray(json.loads(e), np.float32)
+            for i, e in zip(frame["item_id"], frame["embedding"])
+        }
+    raise ValueError(f"item embeddings file must be .npz or .csv, got {path.name!r}")

@@ -1,0 +1,61 @@
+"""Parameters that changed name: the old name keeps working for one release, with a warning."""
+
+from __future__ import annotations
+
+import warnings
+
+__all__ = ["RenamedParametersMixin", "REMOVED_IN"]
+
+#: The release in which deprecated parameter names stop working.
+REMOVED_IN = "0.3"
+
+
+class RenamedParametersMixin:
+    """Accept deprecated parameter names in ``__init__`` and ``set_params``.
+
+    A subclass lists ``_renamed_parameters = {"old": "new"}``, ends its ``__init__``
+    signature with ``**deprecated`` and calls ``self._take_renamed(deprecated)`` after
+    storing its parameters. scikit-learn ignores ``**kwargs`` when it reads the
+    parameters, so ``get_params``, ``clone`` and saving only ever see the new names; a
+    value passed under an old name is stored under the new one, with a ``FutureWarning``
+    that names the new one.
+    """
+
+    _renamed_parameters: dict[str, str] = {}
+
+    def _take_renamed(self, deprecated: dict, stacklevel: int = 4) -> None:
+        unknown = [k for k in deprecated if k not in self._renamed_parameters]
+        if unknown:
+            raise TypeError(
+                f"{type(self).__name__}.__init__() got an unexpected keyword argument "
+                f"{unknown[0]!r}"
+            )
+        for new, value in self._translate_renamed(deprecated, stacklevel=stacklevel).items():
+            setattr(self, new, value)
+
+    @classmethod
+    def _translate_renamed(cls, params: dict, stacklevel: int = 3, warn: bool = True) -> dict:
+        """``params`` with deprecated names (also as ``old__sub``) replaced by the new ones.
+
+        ``warn=False`` is for reading a model saved by an older version, which is not
+        the user's code to change.
+        """
+        out = {}
+        for key, value in params.items():
+            name, sep, rest = key.partition("__")
+            new = cls._renamed_parameters.get(name)
+            if new is None:
+                out[key] = value
+                continue
+            if warn:
+                warnings.warn(
+                    f"{cls.__name__}: parameter {name!r} is now {new!r}; the old name stops "
+                    f"working in llmseqrec {REMOVED_IN}",
+                    FutureWarning,
+                    stacklevel=stacklevel,
+                )
+            out[new + sep + rest] = value
+        return out
+
+    def set_params(self, **params):
+        return super().set_params(**self._translate_renamed(params))
