@@ -1,4 +1,5 @@
 import json
+import warnings
 
 import numpy as np
 import pandas as pd
@@ -161,7 +162,11 @@ def test_search_fixes_the_parameters_of_its_models_params_from(tmp_path):
 
     def search(models, out):
         cfg = load_config(
-            {**BASE, "models": {"SKNN": models}, "search": {"SKNN": {"n_trials": 1, "space": space}}}
+            {
+                **BASE,
+                "models": {"SKNN": models},
+                "search": {"SKNN": {"n_trials": 1, "space": space}},
+            }
         )
         return run_search(cfg, "SKNN", tmp_path / out, log=lambda *_: None)
 
@@ -399,3 +404,27 @@ def test_cli_only_rejects_an_unknown_label(tmp_path):
     with pytest.raises(SystemExit):
         main(["benchmark", "--dataset", "synthetic", "-m", "MostPopular", "--only", "Nope",
               "--out", str(tmp_path)])  # fmt: skip
+
+
+def test_runs_recorded_under_old_parameter_names_resume_under_the_new_ones(tmp_path):
+    old = load_config({**BASE, "seeds": [0], "models": {"SKNN": {"k": 20, "last_n_items": 5}}})
+    with pytest.warns(FutureWarning, match="'last_n_items' is now 'max_prompt_items'"):
+        run_benchmark(old, tmp_path / "r", log=lambda *_: None)
+    logs = []
+    new = load_config({**BASE, "seeds": [0], "models": {"SKNN": {"k": 20, "max_prompt_items": 5}}})
+    run_benchmark(new, tmp_path / "r", log=logs.append)
+    assert sum("skipped (resume)" in line for line in logs) == 1
+    other = load_config(
+        {**BASE, "seeds": [0], "models": {"SKNN": {"k": 20, "max_prompt_items": 6}}}
+    )
+    with pytest.raises(ResultsDirectoryError, match="different 'SKNN'"):
+        run_benchmark(other, tmp_path / "r", log=logs.append)
+    # A search's best_params.json written with old names is read under the new ones.
+    best = tmp_path / "best_params.json"
+    best.write_text(json.dumps({"params": {"k": 20, "last_n_items": 5}}))
+    by_file = load_config({**BASE, "seeds": [0], "models": {"SKNN": {"params_from": str(best)}}})
+    with warnings.catch_warnings():
+        warnings.simplefilter("error", FutureWarning)  # no warning for a file we wrote
+        run_benchmark(by_file, tmp_path / "r2", log=lambda *_: None)
+    run = json.loads((tmp_path / "r2" / "runs" / "SKNN__seed0.json").read_text())
+    assert run["params"]["max_prompt_items"] == "5"

@@ -141,7 +141,9 @@ def test_llmseqsim_vsknn_switch_saves_and_loads(tmp_path):
     train, prompts, _, items = synthetic_data("str")
     from llmseqrec.text import ItemTextEncoder
 
-    sim = LLMSeqSim(item_embeddings=ItemTextEncoder(backend="tfidf", dim=8, cache=False, random_state=0))
+    sim = LLMSeqSim(
+        item_embeddings=ItemTextEncoder(backend="tfidf", dim=8, cache=False, random_state=0)
+    )
     model = PopularitySwitch(popular=SKNN(k=20), unpopular=sim, quantile=0.5).fit(
         train, item_metadata=items
     )

@@ -108,7 +108,9 @@ def test_sfsknn_keeps_only_followers():
 
 def test_sknn_emb_similarity_from_vectors():
     vecs = {"a": [1.0, 0.0], "b": [0.0, 1.0], "c": [1.0, 0.0], "d": [0.0, 1.0], "e": [0.7, 0.7]}
-    model = SKNNEmb(k=1, item_embeddings=vecs, similarity="cosine", decay=None, backfill=None).fit(TRAIN)
+    model = SKNNEmb(k=1, item_embeddings=vecs, similarity="cosine", decay=None, backfill=None).fit(
+        TRAIN
+    )
     # Prompt [a] shares items with s0 (a,b) and s1 (a,c); s1's embedding (a+c)/2 is parallel
     # to a, s0's is not, so s1 is the one neighbour and c the recommendation.
     assert model.predict([["a"]], k=2).tolist() == [["c", None]]

@@ -148,7 +148,9 @@ def test_empty_text_policies():
 
 def test_precomputed_vectors_forms(tmp_path):
     vecs = np.arange(8, dtype=np.float32).reshape(4, 2)
-    by_array = ItemTextEncoder(backend="precomputed", item_embeddings=vecs).fit(ITEMS).transform(ITEMS)
+    by_array = (
+        ItemTextEncoder(backend="precomputed", item_embeddings=vecs).fit(ITEMS).transform(ITEMS)
+    )
     np.testing.assert_array_equal(by_array, vecs)
     mapping = {"a": [1, 1], "c": [2, 2]}
     X = ItemTextEncoder(backend="precomputed", item_embeddings=mapping).fit(ITEMS).transform(ITEMS)

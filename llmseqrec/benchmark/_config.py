@@ -97,6 +97,17 @@ def read_params_from(path) -> dict:
     return json.loads(Path(path).read_text())["params"]
 
 
+def _current_names(cls, params: dict) -> dict:
+    """A search's parameters under the current names: a file an older version wrote is
+    not the user's code, so renamed parameters are mapped without a warning."""
+    translate = getattr(cls, "_translate_renamed", None)
+    return translate(params, warn=False) if translate is not None else params
+
+
+def _cls_of(value: dict):
+    return get_class(value["component"])
+
+
 def _resolve_value(value):
     """``{"component": "ItemTextEncoder", ...}`` tables become component instances, and the
     string ``"none"`` becomes ``None`` (TOML has no null)."""
@@ -105,7 +116,7 @@ def _resolve_value(value):
     if isinstance(value, dict) and "component" in value:
         params = {}
         if "params_from" in value:  # e.g. the best parameters of a search
-            params.update(read_params_from(value["params_from"]))
+            params.update(_current_names(_cls_of(value), read_params_from(value["params_from"])))
         params.update({k: v for k, v in value.items() if k not in ("component", "params_from")})
         params = {k: _resolve_value(v) for k, v in params.items()}
         cls = get_class(value["component"])
@@ -119,7 +130,7 @@ def build_model(spec: ModelSpec, overrides: dict | None = None):
     cls = get_class(spec.model)
     params = {}
     if spec.params_from:
-        params.update(read_params_from(spec.params_from))
+        params.update(_current_names(cls, read_params_from(spec.params_from)))
     params.update(spec.params)
     params.update(overrides or {})
     _check_params(spec.label, cls, params, f"model {spec.label!r}")

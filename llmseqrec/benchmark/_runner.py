@@ -12,6 +12,7 @@ import numpy as np
 import pandas as pd
 
 from ..evaluation import evaluate
+from ..registry import get_class
 from ._config import BenchmarkConfig, build_model, read_params_from
 from ._data import load_benchmark_data, make_split
 from ._machine import machine_info
@@ -99,12 +100,47 @@ def _params_from_files(params: dict) -> dict:
     return found
 
 
+def _renamed(cls_name: str, params):
+    """``params`` under the current parameter names of the registered class ``cls_name``."""
+    if not isinstance(params, dict):
+        return params
+    cls = get_class(cls_name)
+    translate = getattr(cls, "_translate_renamed", None)
+    params = translate(params, warn=False) if translate is not None else dict(params)
+    return {
+        k: _renamed(v["component"], v) if isinstance(v, dict) and "component" in v else v
+        for k, v in params.items()
+    }
+
+
+def _same_spec(a: dict | None, b: dict) -> bool:
+    """Whether two recorded model specs are one configuration, once parameters renamed
+    since (``lr`` -> ``learning_rate``, ...) are read under their current names."""
+    if a is None:
+        return False
+
+    def canonical(spec):
+        spec = dict(spec)
+        model = spec["model"]
+        spec["params"] = _renamed(model, spec.get("params", {}))
+        if "params_from_params" in spec:
+            spec["params_from_params"] = {
+                where: _renamed(
+                    model if where == "." else spec["params"][where]["component"], found
+                )
+                for where, found in spec["params_from_params"].items()
+            }
+        return spec
+
+    return canonical(a) == canonical(b)
+
+
 def _finished_runs(runs_dir: Path, label: str, spec_json: dict) -> list[dict]:
     """The finished runs of ``label`` at exactly this configuration, ordered by seed."""
     found = []
     for path in runs_dir.glob(f"{_safe(label)}__seed*.json"):
         result = json.loads(path.read_text())
-        if result.get("label") == label and result.get("spec") == spec_json:
+        if result.get("label") == label and _same_spec(result.get("spec"), spec_json):
             found.append(result)
     return sorted(found, key=lambda r: (r["seed"] is None, r["seed"] or 0))
 
@@ -113,7 +149,7 @@ def _fit_or_resume(spec, seed, spec_json, runs_dir, split, data, config, overwri
     """Fit ``spec`` at ``seed`` unless an identical finished run is on file."""
     run_file = runs_dir / f"{_safe(spec.label)}__seed{seed}.json"
     result = json.loads(run_file.read_text()) if run_file.exists() else None
-    if result is not None and result.get("spec") != spec_json:
+    if result is not None and not _same_spec(result.get("spec"), spec_json):
         if not overwrite:
             raise ResultsDirectoryError(
                 f"{run_file} is a finished run of a different '{spec.label}' configuration; "
