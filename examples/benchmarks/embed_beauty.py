@@ -2,7 +2,7 @@
 
 Measures items/second for a cold run (cache empty) and the time of a second, cached run,
 then lists the 5 nearest neighbours of 5 items. Writes
-``examples/benchmarks/results/embed_beauty.json`` and the docs section.
+``examples/benchmarks/results/embed_beauty.json`` and its section of docs/benchmarks/classic.md.
 
     python examples/benchmarks/embed_beauty.py --data-dir ../shared/data/beauty
 """
@@ -30,7 +30,9 @@ def main(argv=None):
     parser.add_argument(
         "--data-dir", default=None, help="folder with interactions.csv.gz and items.csv.gz"
     )
-    parser.add_argument("--docs", default=str(HERE.parents[1] / "docs" / "benchmarks.md"))
+    parser.add_argument(
+        "--docs", default=str(HERE.parents[1] / "docs" / "benchmarks" / "classic.md")
+    )
     parser.add_argument(
         "--report-only", action="store_true", help="re-render the docs section from the saved JSON"
     )

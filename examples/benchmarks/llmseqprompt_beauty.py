@@ -3,7 +3,8 @@
 Fine-tunes the default base model (SmolLM2-135M-Instruct, LoRA) on a random subset of the
 training examples, then evaluates on a fixed random subset of the 4,469 P1 test cases
 (the same subset for every model, with LLMSeqSim and MostPopular on it for reference).
-Writes ``examples/benchmarks/results/llmseqprompt/<variant>.json`` and the docs section.
+Writes ``examples/benchmarks/results/llmseqprompt/<variant>.json`` and its section of
+docs/benchmarks/llmseqprompt.md.
 
     python examples/benchmarks/llmseqprompt_beauty.py --data-dir ../shared/data/beauty \\
         --variant genitem --train-examples 1000 --test-cases 500
@@ -173,7 +174,9 @@ def main(argv=None):
     parser.add_argument("--max-prompt-items", type=int, default=10)
     parser.add_argument("--temperature", type=float, default=0.25)
     parser.add_argument("--generation-batch-size", type=int, default=8)
-    parser.add_argument("--docs", default=str(HERE.parents[1] / "docs" / "benchmarks.md"))
+    parser.add_argument(
+        "--docs", default=str(HERE.parents[1] / "docs" / "benchmarks" / "llmseqprompt.md")
+    )
     parser.add_argument("--report-only", action="store_true")
     args = parser.parse_args(argv)
     args.raw_argv = sys.argv[1:] if argv is None else list(argv)

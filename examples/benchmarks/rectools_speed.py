@@ -12,7 +12,7 @@ in its own environment (never a dependency of llmseqrec); this script calls it t
 
 Seconds per epoch: ours from the training loop's epoch timer; RecTools' from two fits
 (1 and 3 epochs), (t3 - t1) / 2, so both exclude data preparation. Writes
-``examples/benchmarks/results/rectools_speed.json`` and the docs section.
+``examples/benchmarks/results/rectools_speed.json`` and its section of docs/benchmarks/sequential.md.
 """
 
 from __future__ import annotations
@@ -93,9 +93,9 @@ def ours(split) -> dict:
         n_layers=CONFIG["n_blocks"],
         n_heads=CONFIG["n_heads"],
         dropout=CONFIG["dropout"],
-        max_len=CONFIG["max_len"],
+        max_prompt_items=CONFIG["max_len"],
         batch_size=CONFIG["batch_size"],
-        lr=CONFIG["lr"],
+        learning_rate=CONFIG["lr"],
         epochs=3,
         patience=10,
         show_progress=False,
@@ -149,7 +149,9 @@ def main(argv=None):
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("--data-dir", default=None)
     parser.add_argument("--rectools-python", default=None)
-    parser.add_argument("--docs", default=str(HERE.parents[1] / "docs" / "benchmarks.md"))
+    parser.add_argument(
+        "--docs", default=str(HERE.parents[1] / "docs" / "benchmarks" / "sequential.md")
+    )
     parser.add_argument("--report-only", action="store_true")
     parser.add_argument("--part", default=None, help=argparse.SUPPRESS)
     parser.add_argument("--files", nargs=3, default=None, help=argparse.SUPPRESS)

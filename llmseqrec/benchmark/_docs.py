@@ -1,4 +1,4 @@
-"""Writing generated sections into ``docs/benchmarks.md``.
+"""Writing generated sections into the docs pages (``docs/benchmarks/*.md``).
 
 Each section lives between ``<!-- BEGIN name -->`` and ``<!-- END name -->`` markers and is
 regenerated from result files; text outside the markers is left alone.
