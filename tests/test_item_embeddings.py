@@ -10,6 +10,7 @@ import llmseqrec
 from llmseqrec import (
     VSKNN,
     BERT4Rec,
+    EmbeddingReducer,
     GRU4Rec,
     ItemTextEncoder,
     LLM2SASRec,
@@ -198,6 +199,7 @@ def test_llmseqsim_catalogue_takes_the_ids_of_a_precomputed_form(tmp_path):
         (LLMSeqPrompt, "encoder", "item_embeddings", "default"),
         (PopularityDiversityFilter, "item_vectors", "item_embeddings", None),
         (ItemTextEncoder, "vectors", "item_embeddings", None),
+        (EmbeddingReducer, "ae_lr", "ae_learning_rate", 0.01),
     ],
 )
 def test_old_names_work_for_one_release_with_a_warning_naming_the_new_one(cls, old, new, value):

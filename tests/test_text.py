@@ -233,7 +233,7 @@ def test_pca_matches_sklearn_and_autoencoder_learns():
         )
         long = (
             EmbeddingReducer(
-                "autoencoder", n_components=3, ae_epochs=200, ae_lr=1e-2, random_state=0
+                "autoencoder", n_components=3, ae_epochs=200, ae_learning_rate=1e-2, random_state=0
             )
             .fit(X)
             .transform(X)

@@ -278,6 +278,16 @@ class GRU4Rec(NeuralSequentialRecommender):
         return lnn.GRU4Rec(config, item_embedding, generator)
 
 
+def _with_tfidf_text(instances: list) -> list:
+    """The suite's small instances with TF-IDF item vectors (no neural text model)."""
+    from ..text import ItemTextEncoder
+
+    tfidf = ItemTextEncoder(
+        backend="tfidf", dim=16, cache=False, random_state=0, show_progress=False
+    )
+    return [m.set_params(item_embeddings=tfidf, reduction="pca") for m in instances]
+
+
 class LLM2SASRec(SASRec):
     """LLM2SASRec: SASRec whose item table starts from reduced item-text embeddings (paper §1.4).
 
@@ -296,13 +306,7 @@ class LLM2SASRec(SASRec):
 
     @classmethod
     def _testing_instances(cls):
-        from ..text import ItemTextEncoder
-
-        (small,) = SASRec._testing_instances.__func__(cls)
-        tfidf = ItemTextEncoder(
-            backend="tfidf", dim=16, cache=False, random_state=0, show_progress=False
-        )
-        return [small.set_params(item_embeddings=tfidf, reduction="pca")]
+        return _with_tfidf_text(SASRec._testing_instances.__func__(cls))
 
 
 class LLM2BERT4Rec(BERT4Rec):
@@ -325,13 +329,7 @@ class LLM2BERT4Rec(BERT4Rec):
 
     @classmethod
     def _testing_instances(cls):
-        from ..text import ItemTextEncoder
-
-        (small,) = BERT4Rec._testing_instances.__func__(cls)
-        tfidf = ItemTextEncoder(
-            backend="tfidf", dim=16, cache=False, random_state=0, show_progress=False
-        )
-        return [small.set_params(item_embeddings=tfidf, reduction="pca")]
+        return _with_tfidf_text(BERT4Rec._testing_instances.__func__(cls))
 
 
 class LLM2GRU4Rec(GRU4Rec):
@@ -352,10 +350,4 @@ class LLM2GRU4Rec(GRU4Rec):
 
     @classmethod
     def _testing_instances(cls):
-        from ..text import ItemTextEncoder
-
-        (small,) = GRU4Rec._testing_instances.__func__(cls)
-        tfidf = ItemTextEncoder(
-            backend="tfidf", dim=16, cache=False, random_state=0, show_progress=False
-        )
-        return [small.set_params(item_embeddings=tfidf, reduction="pca")]
+        return _with_tfidf_text(GRU4Rec._testing_instances.__func__(cls))

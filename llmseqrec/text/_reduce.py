@@ -7,7 +7,7 @@ import warnings
 import numpy as np
 from sklearn.base import BaseEstimator, TransformerMixin
 
-from ..utils import check_random_state, torch_generator
+from ..utils import RenamedParametersMixin, check_random_state, torch_generator
 
 __all__ = ["EmbeddingReducer", "REDUCTIONS", "l2_normalize"]
 
@@ -24,7 +24,7 @@ def l2_normalize(x: np.ndarray) -> np.ndarray:
     return np.divide(x, norms, out=np.zeros_like(x), where=norms > 0)
 
 
-class EmbeddingReducer(TransformerMixin, BaseEstimator):
+class EmbeddingReducer(RenamedParametersMixin, TransformerMixin, BaseEstimator):
     """Reduce item embeddings to ``n_components`` dimensions.
 
     Parameters
@@ -42,7 +42,7 @@ class EmbeddingReducer(TransformerMixin, BaseEstimator):
     random_state : int, optional
     ae_epochs : int, default=3
     ae_batch_size : int, default=512
-    ae_lr : float, default=1e-3
+    ae_learning_rate : float, default=1e-3
 
     Attributes
     ----------
@@ -58,7 +58,8 @@ class EmbeddingReducer(TransformerMixin, BaseEstimator):
         random_state=None,
         ae_epochs: int = 3,
         ae_batch_size: int = 512,
-        ae_lr: float = 1e-3,
+        ae_learning_rate: float = 1e-3,
+        **deprecated,
     ):
         self.method = method
         self.n_components = n_components
@@ -66,7 +67,10 @@ class EmbeddingReducer(TransformerMixin, BaseEstimator):
         self.random_state = random_state
         self.ae_epochs = ae_epochs
         self.ae_batch_size = ae_batch_size
-        self.ae_lr = ae_lr
+        self.ae_learning_rate = ae_learning_rate
+        self._take_renamed(deprecated)
+
+    _renamed_parameters = {"ae_lr": "ae_learning_rate"}
 
     def fit(self, X, y=None):
         """Fit on embeddings ``X`` of shape (n_items, n_features); ``y`` = item classes (LDA)."""
@@ -113,7 +117,7 @@ class EmbeddingReducer(TransformerMixin, BaseEstimator):
             self.n_components_ = n
         else:
             self.model_ = _fit_linear_autoencoder(
-                X, n, self.ae_epochs, self.ae_batch_size, self.ae_lr, self.random_state
+                X, n, self.ae_epochs, self.ae_batch_size, self.ae_learning_rate, self.random_state
             )
             self.n_components_ = n
         return self
