@@ -20,9 +20,9 @@ import argparse
 import tempfile
 
 import llmseqrec
+from llmseqrec import LLMSeqPrompt
 from llmseqrec.data import temporal_split
 from llmseqrec.datasets import fetch_movielens, make_synthetic_sessions
-from llmseqrec.recommenders import LLMSeqPrompt
 
 parser = argparse.ArgumentParser(
     description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter

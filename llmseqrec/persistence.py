@@ -13,9 +13,11 @@ from __future__ import annotations
 
 import json
 import platform
+from os import PathLike
 from pathlib import Path
 
 import numpy as np
+import pandas as pd
 from sklearn.base import BaseEstimator
 
 from ._version import __version__
@@ -46,6 +48,21 @@ def _encode_param(value, arrays: dict, key: str):
             raise TypeError(f"parameter {key!r}: object arrays cannot be saved")
         arrays[f"param.{key}"] = np.ascontiguousarray(value)
         return {"__array__": f"param.{key}"}
+    if isinstance(value, PathLike):
+        return {"__path__": str(value)}
+    if isinstance(value, pd.DataFrame):  # e.g. item embeddings: one row per item id
+        keys = [*value.index, *value.columns]
+        if any(not isinstance(k, (str, int, np.integer)) or isinstance(k, bool) for k in keys):
+            raise TypeError(f"parameter {key!r}: only str/int DataFrame labels can be saved")
+        arrays[f"param.{key}"] = np.ascontiguousarray(value.to_numpy())
+        return {
+            "__frame__": {
+                "index": [k if isinstance(k, str) else int(k) for k in value.index],
+                "columns": [k if isinstance(k, str) else int(k) for k in value.columns],
+                "index_name": value.index.name if isinstance(value.index.name, str) else None,
+            },
+            "values": f"param.{key}",
+        }
     if isinstance(value, dict):
         if all(isinstance(k, str) for k in value) and not any(
             isinstance(v, np.ndarray) for v in value.values()
@@ -93,6 +110,12 @@ def _decode_param(value, arrays: dict):
         return arrays[value["__array__"]]
     if "__dict__" in value:
         return {k: _decode_param(v, arrays) for k, v in value["__dict__"].items()}
+    if "__path__" in value:
+        return Path(value["__path__"])
+    if "__frame__" in value:
+        frame = value["__frame__"]
+        index = pd.Index(frame["index"], name=frame.get("index_name"))
+        return pd.DataFrame(arrays[value["values"]], index=index, columns=frame["columns"])
     if "__mapping__" in value:
         stacked = arrays[value["values"]]
         return dict(zip(value["__mapping__"], stacked))

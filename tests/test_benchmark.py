@@ -407,11 +407,14 @@ def test_cli_only_rejects_an_unknown_label(tmp_path):
 
 
 def test_runs_recorded_under_old_parameter_names_resume_under_the_new_ones(tmp_path):
-    old = load_config({**BASE, "seeds": [0], "models": {"SKNN": {"k": 20, "last_n_items": 5}}})
-    with pytest.warns(FutureWarning, match="'last_n_items' is now 'max_prompt_items'"):
-        run_benchmark(old, tmp_path / "r", log=lambda *_: None)
-    logs = []
     new = load_config({**BASE, "seeds": [0], "models": {"SKNN": {"k": 20, "max_prompt_items": 5}}})
+    run_benchmark(new, tmp_path / "r", log=lambda *_: None)
+    # Rewrite the record as 0.1 wrote it (the old name), then resume under the new one.
+    record = tmp_path / "r" / "runs" / "SKNN__seed0.json"
+    run = json.loads(record.read_text())
+    run["spec"]["params"] = {"k": 20, "last_n_items": 5}
+    record.write_text(json.dumps(run))
+    logs = []
     run_benchmark(new, tmp_path / "r", log=logs.append)
     assert sum("skipped (resume)" in line for line in logs) == 1
     other = load_config(
@@ -419,12 +422,61 @@ def test_runs_recorded_under_old_parameter_names_resume_under_the_new_ones(tmp_p
     )
     with pytest.raises(ResultsDirectoryError, match="different 'SKNN'"):
         run_benchmark(other, tmp_path / "r", log=logs.append)
-    # A search's best_params.json written with old names is read under the new ones.
+
+
+def test_old_names_in_a_configuration_warn_once_and_are_recorded_under_the_new_ones(tmp_path):
+    with pytest.warns(FutureWarning, match="'last_n_items' is now 'max_prompt_items'"):
+        old = load_config({**BASE, "seeds": [0], "models": {"SKNN": {"last_n_items": 5}}})
+    assert old.models[0].params == {"max_prompt_items": 5}
+    with warnings.catch_warnings():
+        warnings.simplefilter("error", FutureWarning)
+        run_benchmark(old, tmp_path / "r", log=lambda *_: None)
+    with pytest.raises(ConfigError, match="old name of 'max_prompt_items'"):
+        load_config({**BASE, "models": {"SKNN": {"last_n_items": 5, "max_prompt_items": 6}}})
+
+
+def test_a_search_result_file_with_old_names_is_read_under_the_new_ones(tmp_path):
     best = tmp_path / "best_params.json"
-    best.write_text(json.dumps({"params": {"k": 20, "last_n_items": 5}}))
+    best.write_text(json.dumps({"params": {"k": 20, "last_n_items": 1}}))
     by_file = load_config({**BASE, "seeds": [0], "models": {"SKNN": {"params_from": str(best)}}})
     with warnings.catch_warnings():
-        warnings.simplefilter("error", FutureWarning)  # no warning for a file we wrote
-        run_benchmark(by_file, tmp_path / "r2", log=lambda *_: None)
-    run = json.loads((tmp_path / "r2" / "runs" / "SKNN__seed0.json").read_text())
-    assert run["params"]["max_prompt_items"] == "5"
+        warnings.simplefilter("error", FutureWarning)  # no warning for a file a search wrote
+        run_benchmark(by_file, tmp_path / "r", log=lambda *_: None)
+    run = json.loads((tmp_path / "r" / "runs" / "SKNN__seed0.json").read_text())
+    assert run["params"]["max_prompt_items"] == "1"
+    # A search over the new name really varies it, though the file fixes the old one.
+    cfg = load_config(
+        {
+            **BASE,
+            "models": {"SKNN": {"params_from": str(best)}},
+            "search": {"SKNN": {"n_trials": 2, "space": {"max_prompt_items": [3, 50]}}},
+        }
+    )
+    with warnings.catch_warnings():
+        warnings.simplefilter("error", FutureWarning)
+        run_search(cfg, "SKNN", tmp_path / "s", log=lambda *_: None)
+    saved = json.loads((tmp_path / "s" / "best_params.json").read_text())["params"]
+    assert "last_n_items" not in saved and saved["max_prompt_items"] in (3, 50)
+    tried = pd.read_csv(tmp_path / "s" / "trials.csv")
+    assert set(tried.filter(like="max_prompt_items").iloc[:, 0]) <= {3, 50}
+
+
+def test_same_spec_reads_renamed_component_parameters():
+    from llmseqrec.benchmark._runner import _same_spec
+
+    old = {
+        "model": "PopularityDiversityFilter",
+        "params": {"item_vectors": {"component": "ItemTextEncoder", "vectors": "v.npz"}},
+        "params_from": None,
+        "params_from_params": {"item_vectors": {"vectors": "v.npz"}},
+    }
+    new = {
+        "model": "PopularityDiversityFilter",
+        "params": {"item_embeddings": {"component": "ItemTextEncoder", "item_embeddings": "v.npz"}},
+        "params_from": None,
+        "params_from_params": {"item_embeddings": {"item_embeddings": "v.npz"}},
+    }
+    assert _same_spec(old, new)
+    changed = json.loads(json.dumps(new))
+    changed["params_from_params"]["item_embeddings"]["item_embeddings"] = "w.npz"
+    assert not _same_spec(old, changed)

@@ -163,7 +163,7 @@ def test_bad_values_are_clear_errors(tmp_path):
     with pytest.raises(FileNotFoundError):
         item_embedding_matrix(tmp_path / "absent.npz", IDS)
     (tmp_path / "v.txt").write_text("x")
-    with pytest.raises(ValueError, match=".npz or .csv"):
+    with pytest.raises(ValueError, match="columns item_id and embedding"):
         item_embedding_matrix(tmp_path / "v.txt", IDS)
 
 
@@ -189,20 +189,21 @@ def test_llmseqsim_catalogue_takes_the_ids_of_a_precomputed_form(tmp_path):
 @pytest.mark.parametrize(
     "cls, old, new, value",
     [
-        (LLMSeqSim, "embeddings", "item_embeddings", "default"),
+        (LLMSeqSim, "embeddings", "item_embeddings", "vectors.npz"),
         (LLMSeqSim, "max_prompt_length", "max_prompt_items", 3),
         (VSKNN, "embeddings", "item_embeddings", "default"),
         (VSKNN, "last_n_items", "max_prompt_items", 3),
         (SASRec, "lr", "learning_rate", 0.01),
         (LLM2SASRec, "max_len", "max_prompt_items", 7),
         (BERT4Rec, "lr", "learning_rate", 0.01),
-        (LLMSeqPrompt, "encoder", "item_embeddings", "default"),
-        (PopularityDiversityFilter, "item_vectors", "item_embeddings", None),
-        (ItemTextEncoder, "vectors", "item_embeddings", None),
+        (LLMSeqPrompt, "encoder", "item_embeddings", "vectors.npz"),
+        (PopularityDiversityFilter, "item_vectors", "item_embeddings", "vectors.npz"),
+        (ItemTextEncoder, "vectors", "item_embeddings", "vectors.npz"),
         (EmbeddingReducer, "ae_lr", "ae_learning_rate", 0.01),
     ],
 )
 def test_old_names_work_for_one_release_with_a_warning_naming_the_new_one(cls, old, new, value):
+    assert cls().get_params()[new] != value  # the value must come from the old name
     with pytest.warns(FutureWarning, match=f"'{old}' is now '{new}'"):
         model = cls(**{old: value})
     assert getattr(model, new) == value
@@ -217,6 +218,21 @@ def test_old_names_work_for_one_release_with_a_warning_naming_the_new_one(cls, o
 def test_old_none_of_llmseqsim_meant_the_default_encoder():
     with pytest.warns(FutureWarning):
         assert LLMSeqSim(embeddings=None).item_embeddings == "default"
+
+
+def test_old_and_new_name_together_is_an_error():
+    with pytest.raises(TypeError, match="give only 'learning_rate'"):
+        SASRec(lr=0.01, learning_rate=0.5)
+    with pytest.raises(TypeError, match="give only 'learning_rate'"):
+        SASRec().set_params(learning_rate=0.5, lr=0.01)
+
+
+def test_old_item_vectors_function_keeps_its_meaning_with_a_warning():
+    from llmseqrec.text import item_vectors
+
+    with pytest.warns(FutureWarning, match="item_embedding_matrix"):
+        X = item_vectors(MAPPING, IDS[:3])
+    np.testing.assert_array_equal(X, ARRAY[:3])
 
 
 def test_unknown_keyword_is_still_a_type_error():
@@ -237,3 +253,92 @@ def test_evaluate_moved_up_and_the_old_path_warns():
     with pytest.warns(FutureWarning, match="llmseqrec.evaluate"):
         old = metrics.evaluate
     assert old is llmseqrec.evaluate
+
+
+# ----------------------------------------------------------------------------- models in models
+def test_an_array_reaches_a_hybrid_part_aligned_with_the_users_table():
+    shuffled = ITEMS.iloc[::-1]  # the array follows this table's rows
+    by_array = PopularityDiversityFilter(
+        LLMSeqSim(item_embeddings=ARRAY[::-1]), popularity_quantile=0.5, candidates=30
+    ).fit(TRAIN, item_metadata=shuffled)
+    by_mapping = PopularityDiversityFilter(
+        LLMSeqSim(item_embeddings=MAPPING), popularity_quantile=0.5, candidates=30
+    ).fit(TRAIN, item_metadata=shuffled)
+    np.testing.assert_array_equal(
+        by_array.predict(PROMPTS[:20], k=10), by_mapping.predict(PROMPTS[:20], k=10)
+    )
+
+
+def test_pinning_reaches_nested_parts_and_leaves_other_forms_alone():
+    from llmseqrec import EmbeddingEnsemble
+    from llmseqrec.text import pin_array_item_embeddings
+
+    model = EmbeddingEnsemble(first=LLMSeqSim(item_embeddings=ARRAY), second=VSKNN())
+    pinned = pin_array_item_embeddings(model, ITEMS)
+    mapping = pinned.first.item_embeddings
+    assert isinstance(mapping, dict) and list(mapping) == list(ITEMS.index)
+    np.testing.assert_array_equal(mapping[ITEMS.index[2]], ARRAY[2])
+    assert model.first.item_embeddings is ARRAY  # the user's model is not changed
+    plain = EmbeddingEnsemble(first=LLMSeqSim(item_embeddings=MAPPING), second=VSKNN())
+    assert pin_array_item_embeddings(plain, ITEMS) is plain
+
+
+def test_diversity_vectors_follow_the_catalogue_also_when_chosen_on_folds(monkeypatch):
+    import llmseqrec.hybrids.filter as filter_module
+
+    calls = []
+    real = filter_module.item_embedding_matrix
+
+    def spy(item_embeddings, item_ids, item_metadata=None, **kwargs):
+        calls.append(list(item_metadata.index) == list(item_ids))
+        return real(item_embeddings, item_ids, item_metadata, **kwargs)
+
+    monkeypatch.setattr(filter_module, "item_embedding_matrix", spy)
+    model = PopularityDiversityFilter(
+        VSKNN(k=20, sample_size=50),
+        item_embeddings=_tfidf(),
+        popularity_quantile="auto",
+        diversity_quantile=0.5,
+        quantile_grid=(0.25, 0.5),
+        candidates=30,
+    ).fit(TRAIN, item_metadata=ITEMS.iloc[::-1])
+    assert len(calls) > 1 and all(calls)  # fit and every fold x grid value
+    assert model.vectors_.dtype == np.float64
+
+
+def test_diversity_vectors_from_a_float64_mapping_stay_float64():
+    exact = {i: v.astype(np.float64) / 3 for i, v in MAPPING.items()}
+    model = PopularityDiversityFilter(
+        VSKNN(k=20, sample_size=50), item_embeddings=exact, diversity_quantile=0.5
+    ).fit(TRAIN, item_metadata=ITEMS)
+    row = list(model.items_).index(ITEMS.index[0])
+    expected = exact[ITEMS.index[0]] / np.linalg.norm(exact[ITEMS.index[0]])
+    np.testing.assert_array_equal(model.vectors_[row], expected)
+
+
+# ----------------------------------------------------------------------------- saving
+@pytest.mark.parametrize("form", ["DataFrame", "Path", "csv.gz"])
+def test_models_with_each_form_save_and_load(form, tmp_path):
+    from pathlib import Path
+
+    if form == "DataFrame":
+        value = FRAME
+    elif form == "Path":
+        value = Path(_npz(tmp_path))
+    else:
+        import json
+
+        value = tmp_path / "v.csv.gz"
+        pd.DataFrame(
+            {"item_id": list(ITEMS.index), "embedding": [json.dumps(v.tolist()) for v in ARRAY]}
+        ).to_csv(value, index=False)
+    model = LLMSeqSim(item_embeddings=value).fit(TRAIN)
+    model.save(tmp_path / "m")
+    again = llmseqrec.load(tmp_path / "m")
+    np.testing.assert_array_equal(
+        again.predict(PROMPTS[:10], k=5), model.predict(PROMPTS[:10], k=5)
+    )
+    if form == "DataFrame":
+        pd.testing.assert_frame_equal(again.item_embeddings, FRAME, check_dtype=False)
+    else:
+        assert Path(again.item_embeddings) == Path(value)

@@ -12,7 +12,7 @@ from llmseqrec.text import (
     EmbeddingServer,
     ItemTextEncoder,
     _backends,
-    item_vectors,
+    item_embedding_matrix,
     render_texts,
 )
 
@@ -176,12 +176,12 @@ def test_encoder_errors():
         ItemTextEncoder().transform(ITEMS)
 
 
-def test_item_vectors_alignment():
+def test_item_embedding_matrix_alignment():
     ids = np.array(["c", "a", "zz"], dtype=object)
-    out = item_vectors({"a": [1.0], "c": [2.0]}, ids, None)
-    assert out.tolist() == [[2.0], [1.0], [0.0]]
+    out, dim = item_embedding_matrix({"a": [1.0], "c": [2.0]}, ids)
+    assert out.tolist() == [[2.0], [1.0], [0.0]] and dim == 1
     with pytest.raises(TypeError, match="embeddings must be"):
-        item_vectors(42, ids, None)
+        item_embedding_matrix(42, ids)
 
 
 @pytest.mark.parametrize("method", ["pca", "random", "autoencoder", "lda"])

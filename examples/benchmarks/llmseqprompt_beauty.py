@@ -21,11 +21,11 @@ from pathlib import Path
 
 import numpy as np
 
+from llmseqrec import LLMSeqPrompt, LLMSeqSim, MostPopular
 from llmseqrec.benchmark import machine_info, machine_line, write_section
 from llmseqrec.data import temporal_split
 from llmseqrec.datasets import load_beauty
 from llmseqrec.metrics import compute_metrics, item_counts_from
-from llmseqrec.recommenders import LLMSeqPrompt, LLMSeqSim, MostPopular
 
 HERE = Path(__file__).resolve().parent
 RESULTS = HERE / "results" / "llmseqprompt"
@@ -76,7 +76,7 @@ def run(args) -> dict:
         "params": {
             k: v
             for k, v in model.get_params(deep=False).items()
-            if k not in ("candidate_model", "encoder")
+            if k not in ("candidate_model", "item_embeddings")
         },
         "candidate_model": f"LLMSeqSim {best}" if args.variant in ("genlist", "rank") else None,
         "examples_available": int(len(model._examples)),

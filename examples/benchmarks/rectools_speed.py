@@ -86,7 +86,7 @@ def rectools_part(train_csv: str, prompts_csv: str, out_json: str) -> None:
 
 
 def ours(split) -> dict:
-    from llmseqrec.recommenders import BERT4Rec, SASRec
+    from llmseqrec import BERT4Rec, SASRec
 
     common = dict(
         emb_dim=CONFIG["n_factors"],

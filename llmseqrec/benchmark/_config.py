@@ -104,6 +104,18 @@ def _current_names(cls, params: dict) -> dict:
     return translate(params, warn=False) if translate is not None else params
 
 
+def _config_names(cls, params: dict, where: str) -> dict:
+    """A configuration table under the current parameter names (old names warn once here,
+    so every later step, the records of runs included, sees one name per parameter)."""
+    translate = getattr(cls, "_translate_renamed", None)
+    if translate is None:
+        return params
+    try:
+        return translate(params, stacklevel=4)
+    except TypeError as exc:  # the same parameter under its old and its new name
+        raise ConfigError(f"{where}: {exc}") from None
+
+
 def _cls_of(value: dict):
     return get_class(value["component"])
 
@@ -148,9 +160,9 @@ def _model_spec(label: str, table: dict) -> ModelSpec:
         raise ConfigError(
             f"models.{label}: unknown model {name!r}; registered models: {sorted(registry)}"
         )
-    spec = ModelSpec(label=label, model=name, params=table, params_from=params_from)
     _check_params(label, registry[name], table, f"models.{label}")
-    return spec
+    table = _config_names(registry[name], table, f"models.{label}")
+    return ModelSpec(label=label, model=name, params=table, params_from=params_from)
 
 
 def _search_spec(label: str, table: dict, models: dict) -> SearchSpec:
@@ -162,6 +174,14 @@ def _search_spec(label: str, table: dict, models: dict) -> SearchSpec:
         raise ConfigError(f"search.{label}.space must be a non-empty table")
     cls = get_class(models[label].model)
     _check_params(label, cls, space, f"search.{label}.space")
+    space = _config_names(cls, space, f"search.{label}.space")
+    if "enqueue" in table:
+        table["enqueue"] = [
+            _config_names(cls, start, f"search.{label}.enqueue")
+            if isinstance(start, dict)
+            else start
+            for start in table["enqueue"]
+        ]
     for param, spec in space.items():
         if not (isinstance(spec, list) and spec) and not (
             isinstance(spec, dict) and {"low", "high"} <= set(spec)

@@ -124,12 +124,13 @@ def _same_spec(a: dict | None, b: dict) -> bool:
         model = spec["model"]
         spec["params"] = _renamed(model, spec.get("params", {}))
         if "params_from_params" in spec:
-            spec["params_from_params"] = {
-                where: _renamed(
-                    model if where == "." else spec["params"][where]["component"], found
-                )
-                for where, found in spec["params_from_params"].items()
-            }
+            renamed = getattr(get_class(model), "_renamed_parameters", {})
+            found_by_where = {}
+            for where, found in spec["params_from_params"].items():
+                where = where if where == "." else renamed.get(where, where)
+                owner = model if where == "." else spec["params"][where]["component"]
+                found_by_where[where] = _renamed(owner, found)
+            spec["params_from_params"] = found_by_where
         return spec
 
     return canonical(a) == canonical(b)

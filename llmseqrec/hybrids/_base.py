@@ -8,8 +8,9 @@ import numpy as np
 from sklearn.base import clone
 
 from ..base import Recommender
-from ..data import Split, temporal_folds
+from ..data import Split, item_table, temporal_folds
 from ..metrics import ndcg_at_k
+from ..text import pin_array_item_embeddings
 
 __all__ = ["HybridRecommender", "session_popularity"]
 
@@ -47,6 +48,9 @@ class HybridRecommender(Recommender):
                 part._check_fitted()
                 fitted[name] = part
             else:
+                # A part sees the metadata in this model's catalogue order: pin an array of
+                # item embeddings to the item ids of the user's table first.
+                part = pin_array_item_embeddings(part, self._fit_item_table)
                 fitted[name] = clone(part).fit(external, item_metadata=item_metadata)
         self.parts_ = fitted
         self._map_parts()
@@ -114,10 +118,15 @@ class HybridRecommender(Recommender):
             hybrid = clone(self).set_params(**{param: grid[0]})
             hybrid.fit(fold.train, item_metadata=self._fit_metadata)
             hybrid._score_cache = {}  # parts' scores do not depend on the value tried
+            aligned = (  # as _fit_hybrid gets it inside fit: rows in catalogue order
+                None
+                if hybrid._fit_metadata is None
+                else item_table(hybrid._fit_metadata).reindex(hybrid.item_index_.ids)
+            )
             for value in grid:
                 hybrid.set_params(**{param: value})
                 encoded = [hybrid.item_index_.encode(seq.tolist()) for seq in fold.train.values()]
-                hybrid._fit_hybrid(encoded, hybrid._fit_metadata)
+                hybrid._fit_hybrid(encoded, aligned)
                 recs = hybrid.predict(fold.test.prompts, k=20)
                 scores[value].append(ndcg_at_k([list(r) for r in recs], fold.test.targets, 20))
         means = {value: float(np.mean(v)) for value, v in scores.items()}

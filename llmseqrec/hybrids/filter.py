@@ -103,7 +103,11 @@ class PopularityDiversityFilter(HybridRecommender):
             if table is None and metadata is not None:
                 table = item_table(metadata)
             X, _ = item_embedding_matrix(
-                self.item_embeddings, self.item_index_.ids, item_metadata, item_table=table
+                self.item_embeddings,
+                self.item_index_.ids,
+                item_metadata,
+                item_table=table,
+                dtype=np.float64,  # the similarity threshold is a float64 quantile
             )
         elif hasattr(part, "item_vectors_"):
             X = np.zeros((n, part.item_vectors_.shape[1]))

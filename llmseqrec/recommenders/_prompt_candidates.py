@@ -11,6 +11,7 @@ import pandas as pd
 from sklearn.base import clone
 
 from ..data import ItemIndex
+from ..text import pin_array_item_embeddings
 
 __all__ = [
     "fit_candidate_model",
@@ -20,7 +21,9 @@ __all__ = [
 ]
 
 
-def fit_candidate_model(model, item_index: ItemIndex, sequences, item_metadata: pd.DataFrame):
+def fit_candidate_model(
+    model, item_index: ItemIndex, sequences, item_metadata: pd.DataFrame, item_table=None
+):
     """A fitted copy of ``model`` (default: LLMSeqSim) on the training sessions.
 
     A model that is already fitted is used as is; an unfitted one is cloned and fitted on
@@ -34,6 +37,8 @@ def fit_candidate_model(model, item_index: ItemIndex, sequences, item_metadata: 
     external = [item_index.ids[s - 1] for s in sequences]
     meta = item_metadata.copy()
     meta.index = pd.Index(item_index.ids, name="item_id")
+    # ``item_table``: the user's table, which an array of item embeddings is aligned with.
+    model = pin_array_item_embeddings(model, item_table)
     return clone(model).fit(external, item_metadata=meta)
 
 

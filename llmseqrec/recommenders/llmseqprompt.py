@@ -357,7 +357,11 @@ class LLMSeqPrompt(Recommender):
 
     def _fit_candidates(self, sequences, item_metadata) -> None:
         self.candidate_model_ = fit_candidate_model(
-            self.candidate_model, self.item_index_, sequences, item_metadata
+            self.candidate_model,
+            self.item_index_,
+            sequences,
+            item_metadata,
+            getattr(self, "_fit_item_table", None),
         )
 
     def _candidates(self, sequences) -> list[np.ndarray]:

@@ -11,6 +11,7 @@ from ._vectors import (
     item_embedding_ids,
     item_embedding_matrix,
     item_vectors,
+    pin_array_item_embeddings,
     reduce_item_vectors,
 )
 
@@ -25,6 +26,7 @@ __all__ = [
     "template_fields",
     "item_embedding_matrix",
     "item_embedding_ids",
+    "pin_array_item_embeddings",
     "read_item_embeddings",
     "item_vectors",
     "reduce_item_vectors",

@@ -12,7 +12,7 @@ __all__ = ["read_item_embeddings"]
 
 
 def read_item_embeddings(path) -> dict:
-    """Read a ``.npz`` (``ids``, ``vectors``) or ``.csv`` (``item_id``, ``embedding``) file.
+    """Read a ``.npz`` (``ids``, ``vectors``) file, or a CSV (``item_id``, ``embedding``).
 
     Returns
     -------
@@ -25,10 +25,14 @@ def read_item_embeddings(path) -> dict:
     if path.suffix == ".npz":
         with np.load(path, allow_pickle=False) as data:
             return dict(zip(data["ids"].tolist(), np.asarray(data["vectors"], np.float32)))
-    if path.suffix == ".csv":
-        frame = pd.read_csv(path)
-        return {
-            i: np.asarray(json.loads(e), np.float32)
-            for i, e in zip(frame["item_id"], frame["embedding"])
-        }
-    raise ValueError(f"item embeddings file must be .npz or .csv, got {path.name!r}")
+    frame = pd.read_csv(path)  # any other name: CSV, compressed or not (pandas infers)
+    missing = {"item_id", "embedding"} - set(frame.columns)
+    if missing:
+        raise ValueError(
+            f"{path.name}: an item embeddings file is .npz (ids, vectors) or CSV with columns "
+            f"item_id and embedding (a JSON list); missing {sorted(missing)}"
+        )
+    return {
+        i: np.asarray(json.loads(e), np.float32)
+        for i, e in zip(frame["item_id"], frame["embedding"])
+    }

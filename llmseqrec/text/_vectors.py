@@ -83,13 +83,14 @@ def _as_mapping(item_embeddings, item_table: pd.DataFrame | None) -> Mapping | N
     return None
 
 
-def item_vectors(
+def _aligned_vectors(
     item_embeddings,
     item_ids: np.ndarray,
     item_metadata: pd.DataFrame | None = None,
     item_table: pd.DataFrame | None = None,
+    dtype=np.float32,
 ) -> np.ndarray:
-    """Item vectors in catalogue order, shape (n_items, dim), float32.
+    """Item vectors in catalogue order, shape (n_items, dim).
 
     Parameters
     ----------
@@ -104,6 +105,8 @@ def item_vectors(
     item_table : pandas.DataFrame, optional
         The item metadata as given to ``fit`` (indexed by item id): the rows a 2-D array
         of vectors is aligned with.
+    dtype : numpy dtype, default=float32
+        Of the matrix built from precomputed vectors (encoders give float32).
     """
     from ._encoder import ItemTextEncoder
 
@@ -128,7 +131,7 @@ def item_vectors(
         if not len(mapping):
             raise ValueError("item_embeddings holds no vectors")
         dim = len(np.asarray(next(iter(mapping.values()))))
-        X = np.zeros((len(item_ids), dim), dtype=np.float32)
+        X = np.zeros((len(item_ids), dim), dtype=dtype)
         for row, item in enumerate(item_ids.tolist()):
             vec = mapping.get(item)
             if vec is not None:
@@ -137,6 +140,49 @@ def item_vectors(
         bad = int((~np.isfinite(X)).any(axis=1).sum())
         raise ValueError(f"item_embeddings has NaN or infinite values for {bad} items")
     return X
+
+
+def item_vectors(embeddings, item_ids: np.ndarray, item_metadata=None) -> np.ndarray:
+    """Deprecated: use :func:`item_embedding_matrix` (``None`` there means no vectors).
+
+    Item vectors in catalogue order, shape (n_items, dim), float32; ``None`` or
+    ``"default"`` use the default encoder, as in llmseqrec 0.1.
+    """
+    import warnings
+
+    warnings.warn(
+        "llmseqrec.text.item_vectors is deprecated and stops working in llmseqrec 0.3; use "
+        "item_embedding_matrix (where None means no text vectors)",
+        FutureWarning,
+        stacklevel=2,
+    )
+    return _aligned_vectors(
+        "default" if embeddings is None else embeddings, item_ids, item_metadata
+    )
+
+
+def pin_array_item_embeddings(estimator, item_table: pd.DataFrame | None):
+    """``estimator`` with every array-valued ``item_embeddings`` (its own or a nested
+    part's) turned into a mapping keyed by the rows of ``item_table``.
+
+    A model that fits other models (hybrid parts, candidate models) hands them the item
+    metadata in its own catalogue order, not in the order of the user's table that an
+    array is aligned with; pinning the rows to their item ids first keeps them right.
+    """
+    if item_table is None or not hasattr(estimator, "get_params"):
+        return estimator
+    arrays = {
+        key: value
+        for key, value in estimator.get_params(deep=True).items()
+        if key.split("__")[-1] == "item_embeddings" and isinstance(value, (np.ndarray, list))
+    }
+    if not arrays:
+        return estimator
+    from sklearn.base import clone
+
+    return clone(estimator).set_params(
+        **{key: _as_mapping(value, item_table) for key, value in arrays.items()}
+    )
 
 
 def reduce_item_vectors(
@@ -176,6 +222,7 @@ def item_embedding_matrix(
     class_column: str | None = None,
     normalize: bool = False,
     random_state=None,
+    dtype=np.float32,
 ) -> tuple[np.ndarray, int]:
     """Convert, permute, reduce and normalise item text vectors: what every model does.
 
@@ -199,6 +246,8 @@ def item_embedding_matrix(
     normalize : bool, default=False
         L2-normalise the rows last (zero rows stay zero).
     random_state : int, optional
+    dtype : numpy dtype, default=float32
+        Of the matrix built from precomputed vectors, before any reduction.
 
     Returns
     -------
@@ -209,7 +258,7 @@ def item_embedding_matrix(
     from ..utils import check_random_state
     from ._reduce import l2_normalize
 
-    X = item_vectors(item_embeddings, item_ids, item_metadata, item_table)
+    X = _aligned_vectors(item_embeddings, item_ids, item_metadata, item_table, dtype)
     if permute:
         X = X[check_random_state(random_state).permutation(len(X))]
     dim = X.shape[1]

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import inspect
 import warnings
 
 __all__ = ["RenamedParametersMixin", "REMOVED_IN"]
@@ -30,6 +31,15 @@ class RenamedParametersMixin:
                 f"{type(self).__name__}.__init__() got an unexpected keyword argument "
                 f"{unknown[0]!r}"
             )
+        defaults = {
+            name: p.default for name, p in inspect.signature(type(self).__init__).parameters.items()
+        }
+        for old in deprecated:
+            new = self._renamed_parameters[old]
+            if not _is_default(getattr(self, new), defaults.get(new)):
+                raise TypeError(
+                    f"{type(self).__name__}: {old!r} is the old name of {new!r}; give only {new!r}"
+                )
         for new, value in self._translate_renamed(deprecated, stacklevel=stacklevel).items():
             setattr(self, new, value)
 
@@ -47,6 +57,10 @@ class RenamedParametersMixin:
             if new is None:
                 out[key] = value
                 continue
+            if new + sep + rest in params:
+                raise TypeError(
+                    f"{cls.__name__}: {name!r} is the old name of {new!r}; give only {new!r}"
+                )
             if warn:
                 warnings.warn(
                     f"{cls.__name__}: parameter {name!r} is now {new!r}; the old name stops "
@@ -59,3 +73,13 @@ class RenamedParametersMixin:
 
     def set_params(self, **params):
         return super().set_params(**self._translate_renamed(params))
+
+
+def _is_default(value, default) -> bool:
+    """Whether ``value`` is still the signature default (``is`` first: arrays, estimators)."""
+    if value is default:
+        return True
+    try:
+        return bool(value == default)
+    except (TypeError, ValueError):  # e.g. an array compared with a scalar
+        return False
