@@ -330,3 +330,48 @@ def test_refit_retrains_on_every_session_for_the_best_epoch_count(cls, tmp_path)
     )
     with pytest.raises(ValueError, match="refit"):
         _tiny(cls, refit="yes").fit(train)
+
+
+def test_prefix_training_examples_are_every_prefix_scored_at_its_end():
+    model = SASRec(max_prompt_items=2, training_examples="prefixes")
+    inputs, targets = model._next_item_arrays([np.array([1, 2, 3, 4]), np.array([5, 6])])
+    assert inputs.tolist() == [[0, 1], [1, 2], [2, 3], [0, 5]]
+    assert targets.tolist() == [[0, 2], [0, 3], [0, 4], [0, 6]]
+    positions = SASRec(max_prompt_items=2)._next_item_arrays([np.array([1, 2, 3, 4])])
+    assert positions[0].tolist() == [[2, 3]] and positions[1].tolist() == [[3, 4]]
+
+
+def test_scoring_heads():
+    gen = torch.Generator().manual_seed(0)
+    hidden, items = torch.randn(3, 8, generator=gen), torch.randn(5, 8, generator=gen)
+    dot = lnn.make_head("dot", 8, 5, "relu")
+    torch.testing.assert_close(dot(hidden, items), hidden @ items.T)
+    assert not list(dot.parameters())
+    linear = lnn.make_head("linear", 8, 5, "relu", gen)
+    projection = lnn.make_head("projection", 8, 5, "relu", torch.Generator().manual_seed(0))
+    linear.load_state_dict(projection.state_dict())
+    q_lin, q_proj = linear.project(hidden), projection.project(hidden)
+    torch.testing.assert_close(q_proj, torch.relu(q_lin))  # only the activation differs
+    assert (q_lin < 0).any()
+    with pytest.raises(ValueError, match="head must be one of"):
+        lnn.make_head("mlp", 8, 5, "relu")
+    with pytest.raises(ValueError, match="hidden states"):
+        lnn.make_head("dot", 8, 5, "relu", in_dim=16)
+    with pytest.raises(ValueError, match="head must be one of"):
+        SASRec(head="mlp", epochs=1, show_progress=False).fit([[1, 2, 3]] * 20)
+    with pytest.raises(ValueError, match="training_examples"):
+        GRU4Rec(training_examples="all", epochs=1, show_progress=False).fit([[1, 2, 3]] * 20)
+
+
+@pytest.mark.parametrize("head", ["linear", "dot"])
+def test_head_passes_through_and_round_trips(head, tmp_path):
+    train, prompts, _, _ = synthetic_data("str")
+    model = _tiny(SASRec, head=head, training_examples="prefixes").fit(train)
+    assert model.module_.head.__class__.__name__ == (
+        "DotScoringHead" if head == "dot" else "TiedScoringHead"
+    )
+    model.save(tmp_path / "m")
+    again = llmseqrec.load(tmp_path / "m")
+    np.testing.assert_array_equal(
+        again.predict_scores(prompts[:5]), model.predict_scores(prompts[:5])
+    )

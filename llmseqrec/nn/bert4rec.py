@@ -7,7 +7,7 @@ from dataclasses import dataclass
 import torch
 from torch import nn
 
-from .heads import TiedScoringHead
+from .heads import make_head
 from .layers import SeededDropout, TransformerBlock, attention_mask, xavier_init_
 
 __all__ = ["BERT4RecConfig", "BERT4Rec"]
@@ -23,6 +23,7 @@ class BERT4RecConfig:
     dropout: float = 0.2
     ffn_scale: int = 4  # FFN width 4 * dim, gelu (the reference)
     activation: str = "gelu"
+    head: str = "projection"  # scoring head (nn.heads.make_head): projection, linear, dot
     # BERT4Rec's paper normalises and drops out the summed embeddings; the reference code
     # (paper-digest section 4.2) does neither.
     embedding_norm: bool = True
@@ -55,7 +56,7 @@ class BERT4Rec(nn.Module):
             )
             for _ in range(c.n_layers)
         )
-        self.head = TiedScoringHead(c.dim, c.n_items, c.activation, generator)
+        self.head = make_head(c.head, c.dim, c.n_items, c.activation, generator)
         xavier_init_(self.blocks, generator)
         with torch.no_grad():
             self.positions.weight.uniform_(-0.05, 0.05, generator=generator)

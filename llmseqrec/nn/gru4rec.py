@@ -8,7 +8,7 @@ import torch
 from torch import nn
 from torch.nn.utils.rnn import pack_padded_sequence, pad_packed_sequence
 
-from .heads import TiedScoringHead
+from .heads import make_head
 from .layers import SeededDropout
 
 __all__ = ["GRU4RecConfig", "GRU4Rec"]
@@ -22,6 +22,7 @@ class GRU4RecConfig:
     max_len: int = 20
     dropout: float = 0.2
     activation: str = "relu"
+    head: str = "projection"  # scoring head (nn.heads.make_head): projection, linear, dot
 
 
 class GRU4Rec(nn.Module):
@@ -39,7 +40,9 @@ class GRU4Rec(nn.Module):
         self.item_embedding = item_embedding
         self.drop_in, self.drop_out = SeededDropout(c.dropout), SeededDropout(c.dropout)
         self.gru = nn.GRU(c.dim, c.hidden_dim, batch_first=True)
-        self.head = TiedScoringHead(c.dim, c.n_items, c.activation, generator, in_dim=c.hidden_dim)
+        self.head = make_head(
+            c.head, c.dim, c.n_items, c.activation, generator, in_dim=c.hidden_dim
+        )
         with torch.no_grad():
             for name, p in self.gru.named_parameters():
                 if "bias" in name:

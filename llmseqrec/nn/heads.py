@@ -5,7 +5,10 @@ from __future__ import annotations
 import torch
 from torch import nn
 
-__all__ = ["TiedScoringHead"]
+__all__ = ["TiedScoringHead", "DotScoringHead", "HEADS", "make_head"]
+
+#: Scoring heads a model can use (see :func:`make_head`).
+HEADS = ("projection", "linear", "dot")
 
 
 class TiedScoringHead(nn.Module):
@@ -47,3 +50,53 @@ class TiedScoringHead(nn.Module):
     def forward(self, hidden: torch.Tensor, item_matrix: torch.Tensor) -> torch.Tensor:
         """(..., dim), (n_items, dim) -> (..., n_items) scores of items ``1..n_items``."""
         return self.project(hidden) @ item_matrix.T + self.bias
+
+
+class DotScoringHead(nn.Module):
+    """Scores are the hidden state's dot product with each item embedding (the original
+    SASRec and RecBole): no projection, no bias.
+
+    ``bias`` is a zero buffer so that every head answers ``project`` and ``bias`` alike.
+    """
+
+    def __init__(self, n_items: int):
+        super().__init__()
+        self.register_buffer("bias", torch.zeros(n_items))
+
+    def project(self, hidden: torch.Tensor) -> torch.Tensor:
+        """The hidden states themselves, (..., dim)."""
+        return hidden
+
+    def forward(self, hidden: torch.Tensor, item_matrix: torch.Tensor) -> torch.Tensor:
+        """(..., dim), (n_items, dim) -> (..., n_items)."""
+        return hidden @ item_matrix.T
+
+
+def make_head(
+    kind: str,
+    dim: int,
+    n_items: int,
+    activation: str,
+    generator=None,
+    in_dim: int | None = None,
+) -> nn.Module:
+    """The scoring head called ``kind``.
+
+    - ``"projection"``: the paper's reference code, ``Dense(dim)`` with the model's
+      ``activation``, then the tied item matrix plus a per-item bias;
+    - ``"linear"``: the same without the activation (the query may point anywhere, not
+      only where a ReLU lets it);
+    - ``"dot"``: the hidden state against the tied item matrix, nothing learned (needs
+      ``in_dim == dim``).
+    """
+    if kind == "projection":
+        return TiedScoringHead(dim, n_items, activation, generator, in_dim=in_dim)
+    if kind == "linear":
+        return TiedScoringHead(dim, n_items, "identity", generator, in_dim=in_dim)
+    if kind == "dot":
+        if in_dim not in (None, dim):
+            raise ValueError(
+                f"head='dot' needs hidden states of the item-embedding size {dim}, got {in_dim}"
+            )
+        return DotScoringHead(n_items)
+    raise ValueError(f"head must be one of {HEADS}, got {kind!r}")

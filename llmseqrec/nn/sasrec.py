@@ -7,7 +7,7 @@ from dataclasses import dataclass
 import torch
 from torch import nn
 
-from .heads import TiedScoringHead
+from .heads import make_head
 from .layers import SeededDropout, TransformerBlock, attention_mask, xavier_init_
 
 __all__ = ["SASRecConfig", "SASRec"]
@@ -23,6 +23,7 @@ class SASRecConfig:
     dropout: float = 0.2
     ffn_scale: int = 1  # FFN width = ffn_scale * dim (the reference: 1)
     activation: str = "relu"
+    head: str = "projection"  # scoring head (nn.heads.make_head): projection, linear, dot
 
 
 class SASRec(nn.Module):
@@ -48,7 +49,7 @@ class SASRec(nn.Module):
             for _ in range(c.n_layers)
         )
         self.final_ln = nn.LayerNorm(c.dim)
-        self.head = TiedScoringHead(c.dim, c.n_items, c.activation, generator)
+        self.head = make_head(c.head, c.dim, c.n_items, c.activation, generator)
         xavier_init_(self.blocks, generator)
         with torch.no_grad():
             self.positions.weight.uniform_(-0.05, 0.05, generator=generator)

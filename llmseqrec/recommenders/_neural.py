@@ -11,7 +11,13 @@ import torch
 from ..base import Recommender, topk_codes
 from ..data import inner_validation_split
 from ..metrics import ndcg_at_k
-from ..nn import ItemEmbedding, ProjectedTextEmbedding, full_softmax_loss, sampled_softmax_loss
+from ..nn import (
+    HEADS,
+    ItemEmbedding,
+    ProjectedTextEmbedding,
+    full_softmax_loss,
+    sampled_softmax_loss,
+)
 from ..text import REDUCTIONS, item_embedding_matrix
 from ..training import TrainConfig, train_module
 from ..utils import check_random_state, resolve_device, torch_generator
@@ -75,6 +81,13 @@ class NeuralSequentialRecommender(Recommender):
             raise ValueError(f"refit must be True or False, got {self.refit!r}")
         if not 0 <= self.dropout < 1:
             raise ValueError(f"dropout must be in [0, 1), got {self.dropout}")
+        if self.head not in HEADS:
+            raise ValueError(f"head must be one of {HEADS}, got {self.head!r}")
+        examples = getattr(self, "training_examples", "positions")
+        if examples not in ("positions", "prefixes"):
+            raise ValueError(
+                f"training_examples must be 'positions' or 'prefixes', got {examples!r}"
+            )
 
     # ------------------------------------------------------------------ item table
     def _item_embedding(self, item_metadata: pd.DataFrame | None, generator) -> torch.nn.Module:
@@ -105,6 +118,13 @@ class NeuralSequentialRecommender(Recommender):
     def _next_item_arrays(self, sequences):
         """Inputs and shifted targets (n, T) from the last T + 1 items (T = max_prompt_items)."""
         T = self.max_prompt_items
+        if getattr(self, "training_examples", "positions") == "prefixes":
+            # One example per prefix: its last T items, the loss at the last position only.
+            prompts = [s[max(0, t - T) : t] for s in sequences for t in range(1, len(s))]
+            inputs = pad_left(prompts, T)
+            targets = np.zeros_like(inputs)
+            targets[:, -1] = [s[t] for s in sequences for t in range(1, len(s))]
+            return inputs, targets
         usable = [s[-(T + 1) :] for s in sequences if len(s) >= 2]
         return pad_left([s[:-1] for s in usable], T), pad_left([s[1:] for s in usable], T)
 

@@ -47,6 +47,13 @@ _COMMON_DOC = """
         Full-catalogue cross-entropy, or sampled softmax with ``n_negatives`` shared uniform
         negatives (for very large catalogues).
     n_negatives : int, default=256
+    head : {"projection", "linear", "dot"}, default="projection"
+        How hidden states score items (:func:`llmseqrec.nn.make_head`): the paper's
+        reference code (a dense layer with the model's activation, then the tied item
+        table plus a per-item bias), the same without the activation, or a plain dot
+        product with the tied item table (the original SASRec, RecBole). The ReLU of
+        ``"projection"`` keeps every query in the positive orthant; on Beauty a vanilla
+        SASRec gains from ``"linear"``/``"dot"`` (docs/benchmarks/sequential.md).
     item_embeddings : None, "default", ItemTextEncoder, mapping, DataFrame, array or path
         LLM initialisation: ``None`` = no text vectors, a random table (vanilla model);
         otherwise item text vectors (any form of
@@ -92,13 +99,18 @@ class SASRec(NeuralSequentialRecommender):
     Parameters
     ----------
     n_layers : int, default=2
-    n_heads : int, default=1"""
+    n_heads : int, default=1
+    training_examples : {"positions", "prefixes"}, default="positions"
+        ``"positions"``: one example per session, the loss at every position (the paper's
+        reference code). ``"prefixes"``: one example per prefix of each session, the loss
+        at its last position only (RecBole); the same targets, in about as many more
+        optimizer steps per epoch as sessions are long."""
         + _COMMON_DOC
     )
 
     def __init__(
         self, n_layers=2, n_heads=1, emb_dim=64, max_prompt_items=20, dropout=0.2, epochs=50, batch_size=128, learning_rate=1e-3,
-        weight_decay=0.0, clip_norm=None, patience=3, val_frac=0.1, val_max_sessions=500, val_split="random", refit=False, loss="softmax", n_negatives=256,
+        weight_decay=0.0, clip_norm=None, patience=3, val_frac=0.1, val_max_sessions=500, val_split="random", refit=False, loss="softmax", n_negatives=256, head="projection", training_examples="positions",
         item_embeddings=None, reduction="pca", class_column=None, freeze_text=False, permute_embeddings=False, device=None,
         mixed_precision="auto", show_progress=True, exclude_seen=True, handle_unknown="ignore", random_state=None, **deprecated,
     ):  # fmt: skip
@@ -106,22 +118,27 @@ class SASRec(NeuralSequentialRecommender):
 
     @classmethod
     def _testing_instances(cls):
-        return [
-            cls(
-                emb_dim=16,
-                n_heads=2,
-                n_layers=1,
-                epochs=8,
-                batch_size=64,
-                learning_rate=1e-2,
-                dropout=0.1,
-                show_progress=False,
-            )
-        ]
+        small = dict(
+            emb_dim=16,
+            n_heads=2,
+            n_layers=1,
+            epochs=8,
+            batch_size=64,
+            learning_rate=1e-2,
+            dropout=0.1,
+            show_progress=False,
+        )
+        return [cls(**small), cls(**small, head="dot", training_examples="prefixes")]
 
     def _build_encoder(self, n_items, item_embedding, generator):
         config = lnn.SASRecConfig(
-            n_items, self.emb_dim_, self.n_layers, self.n_heads, self.max_prompt_items, self.dropout
+            n_items,
+            self.emb_dim_,
+            self.n_layers,
+            self.n_heads,
+            self.max_prompt_items,
+            self.dropout,
+            head=self.head,
         )
         return lnn.SASRec(config, item_embedding, generator)
 
@@ -158,7 +175,7 @@ class BERT4Rec(NeuralSequentialRecommender):
         self, n_layers=2, n_heads=2, mask_prob=0.2, n_masked_copies=5, last_item_copy=True, embedding_norm=True,
         embedding_dropout=True, emb_dim=64, max_prompt_items=20, dropout=0.2, epochs=50,
         batch_size=128, learning_rate=1e-3, weight_decay=0.0, clip_norm=None, patience=3, val_frac=0.1, val_max_sessions=500, val_split="random", refit=False,
-        loss="softmax", n_negatives=256, item_embeddings=None, reduction="pca", class_column=None, freeze_text=False,
+        loss="softmax", n_negatives=256, head="projection", item_embeddings=None, reduction="pca", class_column=None, freeze_text=False,
         permute_embeddings=False, device=None, mixed_precision="auto", show_progress=True, exclude_seen=True,
         handle_unknown="ignore", random_state=None, **deprecated,
     ):  # fmt: skip
@@ -191,6 +208,7 @@ class BERT4Rec(NeuralSequentialRecommender):
             self.dropout,
             embedding_norm=bool(self.embedding_norm),
             embedding_dropout=bool(self.embedding_dropout),
+            head=self.head,
         )
         return lnn.BERT4Rec(config, item_embedding, generator)
 
@@ -245,13 +263,16 @@ class GRU4Rec(NeuralSequentialRecommender):
 
     Parameters
     ----------
-    hidden_dim : int, default=100"""
+    hidden_dim : int, default=100
+    training_examples : {"positions", "prefixes"}, default="positions"
+        One example per session with the loss at every position, or one example per
+        prefix with the loss at its last position (see :class:`SASRec`)."""
         + _COMMON_DOC
     )
 
     def __init__(
         self, hidden_dim=100, emb_dim=64, max_prompt_items=20, dropout=0.2, epochs=50, batch_size=128, learning_rate=1e-3, weight_decay=0.0,
-        clip_norm=None, patience=3, val_frac=0.1, val_max_sessions=500, val_split="random", refit=False, loss="softmax", n_negatives=256,
+        clip_norm=None, patience=3, val_frac=0.1, val_max_sessions=500, val_split="random", refit=False, loss="softmax", n_negatives=256, head="projection", training_examples="positions",
         item_embeddings=None, reduction="pca", class_column=None, freeze_text=False, permute_embeddings=False, device=None,
         mixed_precision="auto", show_progress=True, exclude_seen=True, handle_unknown="ignore", random_state=None, **deprecated,
     ):  # fmt: skip
@@ -273,7 +294,12 @@ class GRU4Rec(NeuralSequentialRecommender):
 
     def _build_encoder(self, n_items, item_embedding, generator):
         config = lnn.GRU4RecConfig(
-            n_items, self.emb_dim_, self.hidden_dim, self.max_prompt_items, self.dropout
+            n_items,
+            self.emb_dim_,
+            self.hidden_dim,
+            self.max_prompt_items,
+            self.dropout,
+            head=self.head,
         )
         return lnn.GRU4Rec(config, item_embedding, generator)
 
@@ -298,7 +324,7 @@ class LLM2SASRec(SASRec):
 
     def __init__(
         self, n_layers=2, n_heads=1, emb_dim=64, max_prompt_items=20, dropout=0.2, epochs=50, batch_size=128, learning_rate=1e-3,
-        weight_decay=0.0, clip_norm=None, patience=3, val_frac=0.1, val_max_sessions=500, val_split="random", refit=False, loss="softmax", n_negatives=256,
+        weight_decay=0.0, clip_norm=None, patience=3, val_frac=0.1, val_max_sessions=500, val_split="random", refit=False, loss="softmax", n_negatives=256, head="projection", training_examples="positions",
         item_embeddings="default", reduction="pca", class_column=None, freeze_text=False, permute_embeddings=False, device=None,
         mixed_precision="auto", show_progress=True, exclude_seen=True, handle_unknown="ignore", random_state=None, **deprecated,
     ):  # fmt: skip
@@ -321,7 +347,7 @@ class LLM2BERT4Rec(BERT4Rec):
         self, n_layers=2, n_heads=2, mask_prob=0.2, n_masked_copies=5, last_item_copy=True, embedding_norm=True,
         embedding_dropout=True, emb_dim=64, max_prompt_items=20, dropout=0.2, epochs=50,
         batch_size=128, learning_rate=1e-3, weight_decay=0.0, clip_norm=None, patience=3, val_frac=0.1, val_max_sessions=500, val_split="random", refit=False,
-        loss="softmax", n_negatives=256, item_embeddings="default", reduction="pca", class_column=None, freeze_text=False,
+        loss="softmax", n_negatives=256, head="projection", item_embeddings="default", reduction="pca", class_column=None, freeze_text=False,
         permute_embeddings=False, device=None, mixed_precision="auto", show_progress=True, exclude_seen=True,
         handle_unknown="ignore", random_state=None, **deprecated,
     ):  # fmt: skip
@@ -342,7 +368,7 @@ class LLM2GRU4Rec(GRU4Rec):
 
     def __init__(
         self, hidden_dim=100, emb_dim=64, max_prompt_items=20, dropout=0.2, epochs=50, batch_size=128, learning_rate=1e-3, weight_decay=0.0,
-        clip_norm=None, patience=3, val_frac=0.1, val_max_sessions=500, val_split="random", refit=False, loss="softmax", n_negatives=256,
+        clip_norm=None, patience=3, val_frac=0.1, val_max_sessions=500, val_split="random", refit=False, loss="softmax", n_negatives=256, head="projection", training_examples="positions",
         item_embeddings="default", reduction="pca", class_column=None, freeze_text=False, permute_embeddings=False, device=None,
         mixed_precision="auto", show_progress=True, exclude_seen=True, handle_unknown="ignore", random_state=None, **deprecated,
     ):  # fmt: skip
