@@ -23,6 +23,7 @@ from sklearn.base import BaseEstimator
 from ._version import __version__
 from .data import ItemIndex
 from .registry import get_class, registered_name
+from .utils import current_names
 
 __all__ = ["save", "load"]
 
@@ -127,8 +128,7 @@ def _decode_param(value, arrays: dict):
 
 def _construct(cls, params: dict):
     """``cls(**params)``; names an older version saved under are mapped without a warning."""
-    translate = getattr(cls, "_translate_renamed", None)
-    return cls(**(translate(params, warn=False) if translate is not None else params))
+    return cls(**current_names(cls, params))
 
 
 def _versions() -> dict:

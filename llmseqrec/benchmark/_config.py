@@ -8,6 +8,7 @@ from dataclasses import asdict, dataclass, field
 from pathlib import Path
 
 from ..registry import all_recommenders, get_class
+from ..utils import current_names
 
 __all__ = [
     "ModelSpec",
@@ -97,27 +98,13 @@ def read_params_from(path) -> dict:
     return json.loads(Path(path).read_text())["params"]
 
 
-def _current_names(cls, params: dict) -> dict:
-    """A search's parameters under the current names: a file an older version wrote is
-    not the user's code, so renamed parameters are mapped without a warning."""
-    translate = getattr(cls, "_translate_renamed", None)
-    return translate(params, warn=False) if translate is not None else params
-
-
 def _config_names(cls, params: dict, where: str) -> dict:
     """A configuration table under the current parameter names (old names warn once here,
     so every later step, the records of runs included, sees one name per parameter)."""
-    translate = getattr(cls, "_translate_renamed", None)
-    if translate is None:
-        return params
     try:
-        return translate(params, stacklevel=4)
+        return current_names(cls, params, warn=True, stacklevel=4)
     except TypeError as exc:  # the same parameter under its old and its new name
         raise ConfigError(f"{where}: {exc}") from None
-
-
-def _cls_of(value: dict):
-    return get_class(value["component"])
 
 
 def _resolve_value(value):
@@ -128,7 +115,9 @@ def _resolve_value(value):
     if isinstance(value, dict) and "component" in value:
         params = {}
         if "params_from" in value:  # e.g. the best parameters of a search
-            params.update(_current_names(_cls_of(value), read_params_from(value["params_from"])))
+            # A search's file (maybe an older version's): current names, no warning.
+            found = read_params_from(value["params_from"])
+            params.update(current_names(get_class(value["component"]), found))
         params.update({k: v for k, v in value.items() if k not in ("component", "params_from")})
         params = {k: _resolve_value(v) for k, v in params.items()}
         cls = get_class(value["component"])
@@ -142,7 +131,7 @@ def build_model(spec: ModelSpec, overrides: dict | None = None):
     cls = get_class(spec.model)
     params = {}
     if spec.params_from:
-        params.update(_current_names(cls, read_params_from(spec.params_from)))
+        params.update(current_names(cls, read_params_from(spec.params_from)))
     params.update(spec.params)
     params.update(overrides or {})
     _check_params(spec.label, cls, params, f"model {spec.label!r}")

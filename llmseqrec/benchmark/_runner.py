@@ -13,6 +13,7 @@ import pandas as pd
 
 from ..evaluation import evaluate
 from ..registry import get_class
+from ..utils import current_names
 from ._config import BenchmarkConfig, build_model, read_params_from
 from ._data import load_benchmark_data, make_split
 from ._machine import machine_info
@@ -104,9 +105,7 @@ def _renamed(cls_name: str, params):
     """``params`` under the current parameter names of the registered class ``cls_name``."""
     if not isinstance(params, dict):
         return params
-    cls = get_class(cls_name)
-    translate = getattr(cls, "_translate_renamed", None)
-    params = translate(params, warn=False) if translate is not None else dict(params)
+    params = current_names(get_class(cls_name), params)
     return {
         k: _renamed(v["component"], v) if isinstance(v, dict) and "component" in v else v
         for k, v in params.items()

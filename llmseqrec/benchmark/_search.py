@@ -12,8 +12,8 @@ import pandas as pd
 
 from ..metrics import ndcg_at_k
 from ..registry import get_class
-from ..utils import import_optional
-from ._config import BenchmarkConfig, _current_names, build_model, read_params_from
+from ..utils import current_names, import_optional
+from ._config import BenchmarkConfig, build_model, read_params_from
 from ._data import load_benchmark_data, validation_folds
 
 __all__ = ["run_search", "suggest"]
@@ -91,7 +91,7 @@ def run_search(
         base = (
             {}
             if source.resolve() == (out / "best_params.json").resolve()
-            else _current_names(get_class(model_spec.model), read_params_from(source))
+            else current_names(get_class(model_spec.model), read_params_from(source))
         )
         model_spec = replace(model_spec, params={**base, **model_spec.params}, params_from=None)
     data = load_benchmark_data(config.dataset, config.data_dir)

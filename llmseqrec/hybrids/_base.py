@@ -118,17 +118,18 @@ class HybridRecommender(Recommender):
             hybrid = clone(self).set_params(**{param: grid[0]})
             hybrid.fit(fold.train, item_metadata=self._fit_metadata)
             hybrid._score_cache = {}  # parts' scores do not depend on the value tried
-            aligned = (  # as _fit_hybrid gets it inside fit: rows in catalogue order
-                None
-                if hybrid._fit_metadata is None
-                else item_table(hybrid._fit_metadata).reindex(hybrid.item_index_.ids)
-            )
+            # _fit_hybrid sees what it sees inside fit: the item table as given (transient)
+            # and the metadata in catalogue order.
+            table = None if hybrid._fit_metadata is None else item_table(hybrid._fit_metadata)
+            aligned = None if table is None else table.reindex(hybrid.item_index_.ids)
+            hybrid._fit_item_table = table
             for value in grid:
                 hybrid.set_params(**{param: value})
                 encoded = [hybrid.item_index_.encode(seq.tolist()) for seq in fold.train.values()]
                 hybrid._fit_hybrid(encoded, aligned)
                 recs = hybrid.predict(fold.test.prompts, k=20)
                 scores[value].append(ndcg_at_k([list(r) for r in recs], fold.test.targets, 20))
+            del hybrid._fit_item_table
         means = {value: float(np.mean(v)) for value, v in scores.items()}
         chosen = max(grid, key=lambda v: means[v])
         self.selection_ = {

@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import numpy as np
 
-from ..data import item_table
 from ..text import item_embedding_matrix, l2_normalize
 from ._base import HybridRecommender
 
@@ -98,15 +97,11 @@ class PopularityDiversityFilter(HybridRecommender):
     def _vectors(self, item_metadata) -> np.ndarray:
         n, part = len(self.item_index_), self.parts_["recommender"]
         if self.item_embeddings is not None:
-            table = getattr(self, "_fit_item_table", None)  # None when refitted on folds
-            metadata = getattr(self, "_fit_metadata", None)  # absent after load
-            if table is None and metadata is not None:
-                table = item_table(metadata)
             X, _ = item_embedding_matrix(
                 self.item_embeddings,
                 self.item_index_.ids,
                 item_metadata,
-                item_table=table,
+                item_table=getattr(self, "_fit_item_table", None),  # None after load
                 dtype=np.float64,  # the similarity threshold is a float64 quantile
             )
         elif hasattr(part, "item_vectors_"):

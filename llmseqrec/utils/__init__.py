@@ -3,7 +3,7 @@
 from ._device import resolve_device
 from ._optional import import_optional
 from ._random import check_random_state, seeded_torch_rng, torch_generator
-from ._renamed import RenamedParametersMixin
+from ._renamed import RenamedParametersMixin, current_names
 
 __all__ = [
     "resolve_device",
@@ -12,4 +12,5 @@ __all__ = [
     "torch_generator",
     "seeded_torch_rng",
     "RenamedParametersMixin",
+    "current_names",
 ]

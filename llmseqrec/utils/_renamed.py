@@ -5,7 +5,7 @@ from __future__ import annotations
 import inspect
 import warnings
 
-__all__ = ["RenamedParametersMixin", "REMOVED_IN"]
+__all__ = ["RenamedParametersMixin", "current_names", "REMOVED_IN"]
 
 #: The release in which deprecated parameter names stop working.
 REMOVED_IN = "0.3"
@@ -25,6 +25,8 @@ class RenamedParametersMixin:
     _renamed_parameters: dict[str, str] = {}
 
     def _take_renamed(self, deprecated: dict, stacklevel: int = 4) -> None:
+        if not deprecated:  # the common case: no signature to read on every construction
+            return
         unknown = [k for k in deprecated if k not in self._renamed_parameters]
         if unknown:
             raise TypeError(
@@ -73,6 +75,19 @@ class RenamedParametersMixin:
 
     def set_params(self, **params):
         return super().set_params(**self._translate_renamed(params))
+
+
+def current_names(cls, params: dict, warn: bool = False, stacklevel: int = 3) -> dict:
+    """``params`` of ``cls`` under the current parameter names (a copy).
+
+    ``warn=False`` (the default) is for files an older version wrote: saved models, run
+    records, a search's ``best_params.json``. Classes without renamed parameters, or not
+    built on :class:`RenamedParametersMixin`, get their parameters back unchanged.
+    """
+    translate = getattr(cls, "_translate_renamed", None)
+    if translate is None:
+        return dict(params)
+    return translate(params, stacklevel=stacklevel + 1, warn=warn)
 
 
 def _is_default(value, default) -> bool:
