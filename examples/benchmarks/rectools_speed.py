@@ -6,9 +6,9 @@ cross-entropy, one copy per session and epoch masked with RecTools' default mask
 0.15), same machine, one run. RecTools lives
 in its own environment (never a dependency of llmseqrec); this script calls it there:
 
-    python -m venv /tmp/rtenv && /tmp/rtenv/bin/pip install torch==2.13.0 "rectools[torch]"
-    python examples/benchmarks/rectools_speed.py --data-dir ../shared/data/beauty \\
-        --rectools-python /tmp/rtenv/bin/python
+    python -m venv "$RECTOOLS_ENV" && "$RECTOOLS_ENV/bin/pip" install torch==2.13.0 "rectools[torch]"
+    RECTOOLS_PYTHON="$RECTOOLS_ENV/bin/python" \\
+        python examples/benchmarks/rectools_speed.py --data-dir ../shared/data/beauty
 
 Seconds per epoch: ours from the training loop's epoch timer; RecTools' from two fits
 (1 and 3 epochs), (t3 - t1) / 2, so both exclude data preparation. Writes
@@ -19,6 +19,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import os
 import subprocess
 import sys
 import tempfile
@@ -145,10 +146,28 @@ def render(r: dict) -> str:
     return "\n".join(lines)
 
 
+def _portable_command(argv: list) -> str:
+    """The command as run, with the RecTools interpreter (a path on the measuring machine)
+    written as the environment variable that supplies it."""
+    args = list(argv)
+    for i, arg in enumerate(args):
+        if arg == "--rectools-python" and i + 1 < len(args):
+            del args[i : i + 2]
+            break
+        if arg.startswith("--rectools-python="):
+            del args[i]
+            break
+    return "RECTOOLS_PYTHON=... python examples/benchmarks/rectools_speed.py " + " ".join(args)
+
+
 def main(argv=None):
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("--data-dir", default=None)
-    parser.add_argument("--rectools-python", default=None)
+    parser.add_argument(
+        "--rectools-python",
+        default=os.environ.get("RECTOOLS_PYTHON"),
+        help="Python of an environment with RecTools (default: $RECTOOLS_PYTHON)",
+    )
     parser.add_argument(
         "--docs", default=str(HERE.parents[1] / "docs" / "benchmarks" / "sequential.md")
     )
@@ -162,6 +181,8 @@ def main(argv=None):
     from llmseqrec.benchmark import machine_info, machine_line, write_section
 
     path = HERE / "results" / "rectools_speed.json"
+    if not args.report_only and not args.rectools_python:
+        parser.error("set RECTOOLS_PYTHON (or --rectools-python) to a Python with RecTools")
     if not args.report_only:
         import pandas as pd
 
@@ -192,8 +213,7 @@ def main(argv=None):
             machine=info,
             machine_line=machine_line(info),
             date=date.today().isoformat(),
-            command="python examples/benchmarks/rectools_speed.py "
-            + " ".join(sys.argv[1:] if argv is None else argv),
+            command=_portable_command(sys.argv[1:] if argv is None else argv),
         )
         path.write_text(json.dumps(result, indent=2))
     write_section(args.docs, "rectools_speed", render(json.loads(path.read_text())))
