@@ -375,3 +375,199 @@ def test_head_passes_through_and_round_trips(head, tmp_path):
     np.testing.assert_array_equal(
         again.predict_scores(prompts[:5]), model.predict_scores(prompts[:5])
     )
+
+
+def _sasrec(**config):
+    gen = torch.Generator().manual_seed(0)
+    emb = lnn.ItemEmbedding(N_ITEMS, 16, generator=gen)
+    cfg = lnn.SASRecConfig(N_ITEMS, 16, 2, 2, max_len=8, dropout=0.0, **config)
+    return lnn.SASRec(cfg, emb, gen).eval()
+
+
+def test_position_ids_count_from_the_last_or_the_first_item():
+    ids = torch.tensor([[0, 0, 0, 0, 0, 3, 4, 5], [1, 2, 3, 4, 5, 6, 7, 8]])
+    last = _sasrec().position_ids(ids)
+    assert last.tolist() == [list(range(8))] * 2
+    first = _sasrec(position_origin="first").position_ids(ids)
+    assert first[0, -3:].tolist() == [0, 1, 2] and first[1].tolist() == list(range(8))
+
+
+@pytest.mark.parametrize("block", ["pre_ln", "post_ln", "ligr"])
+def test_positions_from_the_first_item_make_every_position_a_prompt(block):
+    """With positions counted from the first item, the state after t items inside a
+    session is exactly the state that scores the t-item prompt (so training on every
+    position trains what is scored); counted from the last item it is not."""
+    session = torch.tensor([[0, 0, 0, 3, 4, 5, 6, 7]])
+    prompt = torch.tensor([[0, 0, 0, 0, 0, 3, 4, 5]])  # the first 3 items, left-padded
+    with torch.no_grad():
+        first = _sasrec(position_origin="first", block=block)
+        torch.testing.assert_close(first(session)[:, 5], first(prompt)[:, -1])
+        last = _sasrec(block=block)
+        assert not torch.allclose(last(session)[:, 5], last(prompt)[:, -1])
+
+
+def test_blocks_and_initialisations():
+    pre, post, ligr = _sasrec(), _sasrec(block="post_ln"), _sasrec(block="ligr")
+    assert isinstance(pre.final_ln, torch.nn.LayerNorm) and isinstance(
+        pre.input_ln, torch.nn.Identity
+    )
+    assert isinstance(post.input_ln, torch.nn.LayerNorm) and isinstance(
+        post.final_ln, torch.nn.Identity
+    )
+    assert all(isinstance(b, lnn.LiGRBlock) for b in ligr.blocks)
+    normal = _sasrec(init="normal")
+    w = torch.cat(
+        [
+            m.weight.detach().flatten()
+            for m in normal.blocks.modules()
+            if isinstance(m, torch.nn.Linear)
+        ]
+    )
+    assert abs(float(w.std()) - 0.02) < 0.002
+    for bad in (dict(block="rms"), dict(init="kaiming"), dict(activation="tanh")):
+        with pytest.raises(ValueError, match=next(iter(bad))):
+            _sasrec(**bad)
+    with pytest.raises(ValueError, match="ffn_scale"):
+        SASRec(ffn_scale=0, epochs=1, show_progress=False).fit([[1, 2, 3]] * 20)
+    with pytest.raises(ValueError, match="position_origin"):
+        SASRec(position_origin="middle", epochs=1, show_progress=False).fit([[1, 2, 3]] * 20)
+
+
+def test_ligr_gates_can_close_a_block():
+    gen = torch.Generator().manual_seed(0)
+    block = lnn.LiGRBlock(16, 2, 32, 0.0, "swiglu").eval()
+    x = torch.randn(2, 5, 16, generator=gen)
+    mask = lnn.attention_mask(torch.ones(2, 5, dtype=torch.long), causal=True)
+    with torch.no_grad():
+        assert not torch.allclose(block(x, mask), x)
+        for gate in (block.gate1, block.gate2):
+            gate.weight.zero_()
+            gate.bias.fill_(-30.0)  # sigmoid ~ 1e-13: both residual branches shut
+        torch.testing.assert_close(block(x, mask), x)
+
+
+def test_feed_forwards_and_their_old_state_dict_keys():
+    gen = torch.Generator().manual_seed(0)
+    x = torch.randn(4, 8, generator=gen)
+    swiglu = lnn.FeedForward(8, 16, "swiglu")
+    expected = swiglu.down(torch.nn.functional.silu(swiglu.gate(x)) * swiglu.up(x))
+    torch.testing.assert_close(swiglu(x), expected)
+    assert swiglu.up.bias is None
+    old = torch.nn.Sequential(torch.nn.Linear(8, 16), torch.nn.ReLU(), torch.nn.Linear(16, 8))
+    relu = lnn.FeedForward(8, 16, "relu")
+    relu.load_state_dict(old.state_dict())  # a model saved by 0.1 (keys "0.*", "2.*")
+    torch.testing.assert_close(relu(x), old(x))
+
+
+@pytest.mark.parametrize(
+    "options",
+    [dict(block="ligr", activation="swiglu", ffn_scale=2, position_origin="first"),
+     dict(block="post_ln", activation="gelu", init="normal", head="dot")],
+)  # fmt: skip
+def test_block_options_round_trip(options, tmp_path):
+    train, prompts, _, _ = synthetic_data("str")
+    model = _tiny(SASRec, **options).fit(train)
+    model.save(tmp_path / "m")
+    again = llmseqrec.load(tmp_path / "m")
+    assert {k: again.get_params()[k] for k in options} == options
+    np.testing.assert_array_equal(
+        again.predict_scores(prompts[:5]), model.predict_scores(prompts[:5])
+    )
+
+
+def test_warmup_and_decay_are_passed_to_the_training_loop():
+    train, _, _, _ = synthetic_data("str")
+    plain = _tiny(SASRec, patience=0).fit(train)
+    warm = _tiny(SASRec, patience=0, warmup_steps=3, lr_decay="cosine").fit(train)
+    assert warm.history_.optimizer_steps == plain.history_.optimizer_steps
+    assert not np.allclose(warm.history_.train_loss, plain.history_.train_loss)
+    for bad in (dict(warmup_steps=-1), dict(lr_decay="step")):
+        with pytest.raises(ValueError, match=next(iter(bad))):
+            _tiny(SASRec, **bad).fit(train)
+
+
+@pytest.mark.parametrize("cls", [SASRec, GRU4Rec])
+def test_dual_view_starts_as_the_llm_initialised_model_and_round_trips(cls, tmp_path):
+    train, prompts, _, items = synthetic_data("str")
+    rng = np.random.default_rng(0)
+    vectors = {i: rng.normal(size=12) for i in items.index}
+    frozen_start = dict(item_embeddings=vectors, epochs=1, learning_rate=1e-12)
+    init = _tiny(cls, **frozen_start).fit(train, item_metadata=items)
+    dual = _tiny(cls, dual_view=True, **frozen_start).fit(train, item_metadata=items)
+    emb = dual.module_.item_embedding
+    assert isinstance(emb, lnn.DualViewEmbedding) and emb.text.shape[1] == 12
+    np.testing.assert_allclose(  # the adapter starts at zero: the LLM2 model's table
+        emb.item_matrix().detach().numpy(),
+        init.module_.item_embedding.item_matrix().detach().numpy(),
+        atol=1e-5,
+    )
+    trained = _tiny(cls, item_embeddings=vectors, dual_view=True).fit(train, item_metadata=items)
+    assert trained.module_.item_embedding.adapter.weight.abs().sum() > 0  # the text view trains
+    trained.save(tmp_path / "m")
+    again = llmseqrec.load(tmp_path / "m")
+    np.testing.assert_array_equal(
+        again.predict_scores(prompts[:4]), trained.predict_scores(prompts[:4])
+    )
+    with pytest.raises(ValueError, match="needs item_embeddings"):
+        _tiny(cls, dual_view=True).fit(train)
+    with pytest.raises(ValueError, match="alternatives"):
+        _tiny(cls, item_embeddings=vectors, dual_view=True, freeze_text=True).fit(
+            train, item_metadata=items
+        )
+
+
+@pytest.mark.parametrize(
+    "options", [dict(loss="gbce"), dict(loss="sampled_softmax", negative_sampling="popularity")]
+)
+def test_gbce_and_popularity_sampled_softmax_train(options):
+    # gBCE learns more slowly than softmax: small batches give it enough steps.
+    train, prompts, targets, _ = synthetic_data("str")
+    model = SASRec(
+        emb_dim=16, epochs=25, patience=None, learning_rate=1e-2, n_negatives=10, batch_size=16,
+        show_progress=False, random_state=0, **options,
+    )  # fmt: skip
+    recs = model.fit(train).predict(prompts, k=10)
+    assert llmseqrec.metrics.hit_rate_at_k(recs, targets, 10) > 0.5
+
+
+def test_gbce_loss_is_bce_at_t0_and_downweights_the_positive_at_t1():
+    gen = torch.Generator().manual_seed(0)
+    q, items = torch.randn(6, 4, generator=gen), torch.randn(20, 4, generator=gen)
+    targets, bias = torch.arange(1, 7), torch.zeros(20)
+    neg = lnn.sample_negatives(20, 5, generator=torch.Generator().manual_seed(1))
+    pos_logit = (q * items[targets - 1]).sum(1)
+    neg_logits = (q @ items[neg].T).masked_fill(neg[None] == (targets - 1)[:, None], -torch.inf)
+    neg_term = -torch.nn.functional.logsigmoid(-neg_logits).sum(1)
+
+    def gbce(t):
+        return lnn.gbce_loss(q, targets, items, bias, 5, t, torch.Generator().manual_seed(1))
+
+    bce = (-torch.nn.functional.logsigmoid(pos_logit) + neg_term).mean()
+    torch.testing.assert_close(gbce(0.0), bce)
+    alpha = 5 / 19  # beta = alpha at t = 1
+    torch.testing.assert_close(
+        gbce(1.0), (-alpha * torch.nn.functional.logsigmoid(pos_logit) + neg_term).mean()
+    )
+    with pytest.raises(ValueError, match=r"t must be in \[0, 1\]"):
+        gbce(1.5)
+
+
+def test_popularity_negatives_follow_log_q_and_are_corrected():
+    log_q = torch.log(torch.tensor([0.7, 0.1, 0.1, 0.1]))
+    neg = lnn.sample_negatives(4, 4000, log_q, torch.Generator().manual_seed(0))
+    assert abs(float((neg == 0).float().mean()) - 0.7) < 0.03
+    gen = torch.Generator().manual_seed(0)
+    q, items = torch.randn(3, 4, generator=gen), torch.randn(4, 4, generator=gen)
+    targets, bias = torch.tensor([1, 2, 3]), torch.zeros(4)
+    flat = torch.full((4,), 0.25).log()  # a constant correction changes nothing
+    a = lnn.sampled_softmax_loss(q, targets, items, bias, 8, torch.Generator().manual_seed(2), flat)
+    neg = lnn.sample_negatives(4, 8, flat, torch.Generator().manual_seed(2))
+    logits = torch.cat([(q * items[targets - 1]).sum(1, keepdim=True), q @ items[neg].T], 1)
+    logits[:, 1:] = logits[:, 1:].masked_fill(neg[None] == (targets - 1)[:, None], -torch.inf)
+    torch.testing.assert_close(
+        a, torch.nn.functional.cross_entropy(logits, torch.zeros(3, dtype=torch.long))
+    )
+    with pytest.raises(ValueError, match="needs loss='sampled_softmax'"):
+        SASRec(negative_sampling="popularity", epochs=1, show_progress=False).fit([[1, 2, 3]] * 20)
+    with pytest.raises(ValueError, match="loss must be one of"):
+        SASRec(loss="bpr", epochs=1, show_progress=False).fit([[1, 2, 3]] * 20)

@@ -1,11 +1,14 @@
 """The model-agnostic training loop: gradient accumulation and the step budget."""
 
+import math
+
+import pytest
 import torch
 
-from llmseqrec.training import TrainConfig, train_module
+from llmseqrec.training import TrainConfig, lr_factor, train_module
 
 
-def _run(batches, accumulate, max_steps=None, epochs=1):
+def _run(batches, accumulate, max_steps=None, epochs=1, **schedule):
     torch.manual_seed(0)
     module = torch.nn.Linear(3, 1, bias=False)
     history = train_module(
@@ -19,6 +22,7 @@ def _run(batches, accumulate, max_steps=None, epochs=1):
             show_progress=False,
             grad_accumulation_steps=accumulate,
             max_steps=max_steps,
+            **schedule,
         ),
     )
     return module.weight.detach().clone(), history
@@ -60,3 +64,25 @@ def test_seeded_torch_rng_is_reproducible_and_restores_the_callers_state():
     assert not torch.equal(first, other)
     # the blocks consumed nothing from, and did not reseed, the caller's stream
     assert torch.equal(torch.rand(3), expected_outside)
+
+
+def test_lr_factor_warms_up_then_decays():
+    assert [lr_factor(s, 4, "none", None) for s in range(6)] == [0.25, 0.5, 0.75, 1.0, 1.0, 1.0]
+    assert lr_factor(2, 2, "linear", 12) == 1.0 and lr_factor(7, 2, "linear", 12) == 0.5
+    assert math.isclose(lr_factor(7, 2, "cosine", 12), 0.5)
+    assert lr_factor(12, 2, "cosine", 12) == 0.0 and lr_factor(50, 0, "linear", 12) == 0.0
+    with pytest.raises(ValueError, match="lr_decay must be one of"):
+        lr_factor(0, 0, "step", 10)
+    with pytest.raises(ValueError, match="needs total_steps"):
+        lr_factor(0, 0, "cosine", None)
+
+
+def test_decayed_learning_rate_reaches_zero_and_stops_the_weights():
+    g = torch.Generator().manual_seed(3)
+    batches = [(torch.randn(2, 3, generator=g), torch.randn(2, 1, generator=g)) for _ in range(4)]
+    after_2, _ = _run(batches, 1, epochs=2, lr_decay="linear", total_steps=8)
+    after_3, _ = _run(batches, 1, epochs=3, lr_decay="linear", total_steps=8)
+    torch.testing.assert_close(after_2, after_3)  # lr is 0 after step 8: epoch 3 moves nothing
+    constant, _ = _run(batches, 1, epochs=2)
+    warm, _ = _run(batches, 1, epochs=2, warmup_steps=4)
+    assert not torch.allclose(constant, warm)

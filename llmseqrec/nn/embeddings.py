@@ -6,7 +6,7 @@ from __future__ import annotations
 import torch
 from torch import nn
 
-__all__ = ["ItemEmbedding", "ProjectedTextEmbedding"]
+__all__ = ["ItemEmbedding", "ProjectedTextEmbedding", "DualViewEmbedding"]
 
 
 class ItemEmbedding(nn.Module):
@@ -88,3 +88,49 @@ class ProjectedTextEmbedding(nn.Module):
 
     def item_matrix(self) -> torch.Tensor:
         return self.proj(self.text)
+
+
+class DualViewEmbedding(nn.Module):
+    """An item's trainable id row plus a trainable adapter of its frozen text vector (beyond
+    the paper; the two views of LLM-ESR, NeurIPS 2024, fused by a sum at the input).
+
+    ``e_i = table[i] + A @ text_i``: the id table starts from the reduced text vectors (the
+    LLM-initialised model) and trains freely (the collaborative view); the full text vectors
+    stay frozen behind the linear adapter ``A`` (the semantic view), which starts at zero, so
+    training starts exactly from the LLM-initialised model.
+
+    Parameters
+    ----------
+    text_vectors : Tensor of shape (n_items, text_dim)
+    init_vectors : Tensor of shape (n_items, dim)
+        Initial id rows (the reduced text vectors).
+    generator : torch.Generator, optional
+        Seeds the id table's PAD/MASK rows.
+    """
+
+    def __init__(self, text_vectors: torch.Tensor, init_vectors: torch.Tensor, generator=None):
+        super().__init__()
+        self.n_items, self.dim = init_vectors.shape
+        if text_vectors.shape[0] != self.n_items:
+            raise ValueError(
+                f"text_vectors and init_vectors need one row per item, got "
+                f"{text_vectors.shape[0]} and {self.n_items}"
+            )
+        self.ids = ItemEmbedding(self.n_items, self.dim, init_vectors, generator)
+        self.register_buffer("text", text_vectors.float())  # (n_items, text_dim), not trained
+        self.adapter = nn.Linear(text_vectors.shape[1], self.dim, bias=False)
+        nn.init.zeros_(self.adapter.weight)
+
+    def full_table(self) -> torch.Tensor:
+        """(n_items + 2, dim): PAD (zero), items, MASK (its id row only)."""
+        adapted = self.adapter(self.text)  # (n_items, dim)
+        edge = torch.zeros(1, self.dim, device=adapted.device, dtype=adapted.dtype)
+        return self.ids.table.weight + torch.cat([edge, adapted, edge], dim=0)
+
+    def forward(self, ids: torch.Tensor) -> torch.Tensor:
+        """(B, T) int64 -> (B, T, dim)."""
+        return self.full_table()[ids]
+
+    def item_matrix(self) -> torch.Tensor:
+        """(n_items, dim): the tied output layer."""
+        return self.ids.item_matrix() + self.adapter(self.text)

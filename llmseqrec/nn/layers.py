@@ -10,6 +10,8 @@ __all__ = [
     "SeededDropout",
     "MultiHeadSelfAttention",
     "TransformerBlock",
+    "LiGRBlock",
+    "FeedForward",
     "attention_mask",
     "xavier_init_",
 ]
@@ -74,6 +76,40 @@ class MultiHeadSelfAttention(nn.Module):
         return self.out(y.transpose(1, 2).reshape(B, T, D))  # (B, T, D)
 
 
+class FeedForward(nn.Module):
+    """Position-wise feed-forward: ``Linear -> activation -> Linear`` (``"relu"``/``"gelu"``)
+    or SwiGLU, ``down(silu(gate(x)) * up(x))`` without biases (``"swiglu"``, as eSASRec)."""
+
+    def __init__(self, dim: int, hidden: int, activation: str = "gelu"):
+        super().__init__()
+        if activation not in ACTIVATIONS:
+            raise ValueError(f"activation must be one of {ACTIVATIONS}, got {activation!r}")
+        self.activation = activation
+        bias = activation != "swiglu"
+        self.up = nn.Linear(dim, hidden, bias=bias)
+        self.gate = nn.Linear(dim, hidden, bias=False) if activation == "swiglu" else None
+        self.down = nn.Linear(hidden, dim, bias=bias)
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        """(..., dim) -> (..., dim)."""
+        if self.gate is not None:
+            return self.down(F.silu(self.gate(x)) * self.up(x))
+        h = self.up(x)
+        return self.down(F.gelu(h) if self.activation == "gelu" else F.relu(h))
+
+    def _load_from_state_dict(self, state_dict, prefix, *args, **kwargs):
+        # Models saved by 0.1 hold this layer as nn.Sequential: keys "0.*" and "2.*".
+        for old, new in (("0", "up"), ("2", "down")):
+            for name in ("weight", "bias"):
+                if prefix + f"{old}.{name}" in state_dict:
+                    state_dict[prefix + f"{new}.{name}"] = state_dict.pop(prefix + f"{old}.{name}")
+        super()._load_from_state_dict(state_dict, prefix, *args, **kwargs)
+
+
+#: Feed-forward activations (:class:`FeedForward`).
+ACTIVATIONS = ("relu", "gelu", "swiglu")
+
+
 class TransformerBlock(nn.Module):
     """Self-attention + feed-forward, pre-LN (SASRec) or post-LN (BERT4Rec).
 
@@ -93,11 +129,7 @@ class TransformerBlock(nn.Module):
         super().__init__()
         self.pre_ln = pre_ln
         self.attn = MultiHeadSelfAttention(dim, n_heads)
-        self.ffn = nn.Sequential(
-            nn.Linear(dim, ffn_dim),
-            nn.GELU() if activation == "gelu" else nn.ReLU(),
-            nn.Linear(ffn_dim, dim),
-        )
+        self.ffn = FeedForward(dim, ffn_dim, activation)
         self.ln1, self.ln2 = nn.LayerNorm(dim, eps=1e-5), nn.LayerNorm(dim, eps=1e-5)
         self.drop1, self.drop2 = SeededDropout(dropout), SeededDropout(dropout)
 
@@ -108,3 +140,27 @@ class TransformerBlock(nn.Module):
             return x + self.drop2(self.ffn(self.ln2(x)))
         x = self.ln1(x + self.drop1(self.attn(x, mask)))
         return self.ln2(x + self.drop2(self.ffn(x)))
+
+
+class LiGRBlock(nn.Module):
+    """Gated pre-LN block (LiGR, arXiv:2502.03417; eSASRec, RecSys 2025).
+
+    ``x + sigmoid(G1 x) * Drop(MHA(LN(x)))`` then ``x + sigmoid(G2 x) * Drop(FFN(LN(x)))``:
+    each residual branch passes through a learned per-channel gate read from the residual
+    stream itself, so a layer can learn to leave the stream alone.
+    """
+
+    def __init__(
+        self, dim: int, n_heads: int, ffn_dim: int, dropout: float, activation: str = "swiglu"
+    ):
+        super().__init__()
+        self.attn = MultiHeadSelfAttention(dim, n_heads)
+        self.ffn = FeedForward(dim, ffn_dim, activation)
+        self.gate1, self.gate2 = nn.Linear(dim, dim), nn.Linear(dim, dim)
+        self.ln1, self.ln2 = nn.LayerNorm(dim, eps=1e-5), nn.LayerNorm(dim, eps=1e-5)
+        self.drop1, self.drop2 = SeededDropout(dropout), SeededDropout(dropout)
+
+    def forward(self, x: torch.Tensor, mask: torch.Tensor) -> torch.Tensor:
+        """(B, T, D), (B, 1, T, T) -> (B, T, D)."""
+        x = x + torch.sigmoid(self.gate1(x)) * self.drop1(self.attn(self.ln1(x), mask))
+        return x + torch.sigmoid(self.gate2(x)) * self.drop2(self.ffn(self.ln2(x)))

@@ -5,7 +5,7 @@ from __future__ import annotations
 import torch
 import torch.nn.functional as F
 
-__all__ = ["full_softmax_loss", "sampled_softmax_loss"]
+__all__ = ["full_softmax_loss", "sampled_softmax_loss", "gbce_loss", "sample_negatives"]
 
 
 def full_softmax_loss(
@@ -108,6 +108,26 @@ class _ChunkedSoftmaxCE(torch.autograd.Function):
         )
 
 
+def sample_negatives(
+    n_items: int, n_negatives: int, log_q: torch.Tensor | None = None, generator=None
+) -> torch.Tensor:
+    """``n_negatives`` item indices ``0..n_items-1`` (0-based), drawn with replacement
+    uniformly, or from the distribution ``exp(log_q)`` (n_items,) when given. Drawn on the
+    CPU from ``generator``, so a seed gives the same negatives on every device."""
+    if log_q is None:
+        return torch.randint(0, n_items, (n_negatives,), generator=generator, device="cpu")
+    probs = log_q.detach().float().cpu().exp()
+    return torch.multinomial(probs, n_negatives, replacement=True, generator=generator)
+
+
+def _sampled_logits(query, targets, item_matrix, bias, neg):
+    """(N, 1) positive and (N, K) negative logits; negatives equal to a row's target are -inf."""
+    rows = targets - 1
+    pos = (query * item_matrix[rows]).sum(-1, keepdim=True) + bias[rows, None]  # (N, 1)
+    negs = query @ item_matrix[neg].T + bias[neg]  # (N, K)
+    return pos, negs.masked_fill(neg[None, :] == rows[:, None], float("-inf"))
+
+
 def sampled_softmax_loss(
     query: torch.Tensor,
     targets: torch.Tensor,
@@ -115,19 +135,60 @@ def sampled_softmax_loss(
     bias: torch.Tensor,
     n_negatives: int,
     generator=None,
+    log_q: torch.Tensor | None = None,
 ) -> torch.Tensor:
-    """Cross-entropy over the target and ``n_negatives`` uniformly sampled items (shared by
-    the batch), with the logQ correction of uniform sampling omitted (it is constant).
-    Negatives that equal a row's target are masked out.
+    """Cross-entropy over the target and ``n_negatives`` items shared by the batch.
+
+    Negatives are drawn uniformly (the logQ correction is then a constant and is omitted), or
+    from ``exp(log_q)`` (e.g. item popularity), in which case every logit, the target's
+    included, is corrected by ``- log_q`` (Yi et al., RecSys 2019), so the sampled loss
+    estimates the full softmax rather than one that favours rare items. Negatives that equal
+    a row's target are masked out.
+
+    Parameters
+    ----------
+    query : (N, dim)
+    targets : (N,) internal ids ``1..n_items``
+    item_matrix : (n_items, dim)
+    bias : (n_items,)
+    n_negatives : int
+    generator : torch.Generator, optional
+    log_q : (n_items,), optional
+        Log-probabilities of sampling each item (must sum to 1 in probability).
     """
-    n_items = item_matrix.shape[0]
-    neg = torch.randint(0, n_items, (n_negatives,), generator=generator, device="cpu").to(
-        query.device
-    )  # (K,)
-    pos_logit = (query * item_matrix[targets - 1]).sum(-1, keepdim=True) + bias[
-        targets - 1, None
-    ]  # (N, 1)
-    neg_logit = query @ item_matrix[neg].T + bias[neg]  # (N, K)
-    neg_logit = neg_logit.masked_fill(neg[None, :] == (targets - 1)[:, None], float("-inf"))
-    logits = torch.cat([pos_logit, neg_logit], dim=1).float()  # (N, 1 + K)
+    neg = sample_negatives(item_matrix.shape[0], n_negatives, log_q, generator).to(query.device)
+    pos, negs = _sampled_logits(query, targets, item_matrix, bias, neg)
+    if log_q is not None:
+        pos = pos - log_q[targets - 1, None]
+        negs = negs - log_q[neg][None, :]
+    logits = torch.cat([pos, negs], dim=1).float()  # (N, 1 + K)
     return F.cross_entropy(logits, torch.zeros(len(targets), dtype=torch.long, device=query.device))
+
+
+def gbce_loss(
+    query: torch.Tensor,
+    targets: torch.Tensor,
+    item_matrix: torch.Tensor,
+    bias: torch.Tensor,
+    n_negatives: int,
+    t: float = 0.75,
+    generator=None,
+) -> torch.Tensor:
+    """Generalised binary cross-entropy (gSASRec, Petrov & Macdonald, RecSys 2023).
+
+    ``-beta * log sigmoid(s+) - sum_j log sigmoid(-s_j)`` over ``n_negatives`` uniform
+    negatives shared by the batch, with ``beta = alpha * (t * (1 - 1/alpha) + 1/alpha)`` and
+    ``alpha = n_negatives / (n_items - 1)``: ``t = 0`` is plain BCE, ``t = 1`` calibrates the
+    positive's probability to the full catalogue (the overconfidence that negative sampling
+    causes). Mean over rows.
+    """
+    if not 0.0 <= t <= 1.0:
+        raise ValueError(f"gbce t must be in [0, 1], got {t}")
+    n_items = item_matrix.shape[0]
+    neg = sample_negatives(n_items, n_negatives, None, generator).to(query.device)
+    pos, negs = _sampled_logits(query, targets, item_matrix, bias, neg)
+    alpha = n_negatives / max(1, n_items - 1)
+    beta = alpha * (t * (1.0 - 1.0 / alpha) + 1.0 / alpha)
+    pos_term = -beta * F.logsigmoid(pos.float()).squeeze(1)  # (N,)
+    neg_term = -F.logsigmoid(-negs.float()).sum(1)  # (N,); masked -inf -> log 1 = 0
+    return (pos_term + neg_term).mean()

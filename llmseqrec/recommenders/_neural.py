@@ -13,18 +13,23 @@ from ..data import inner_validation_split
 from ..metrics import ndcg_at_k
 from ..nn import (
     HEADS,
+    DualViewEmbedding,
     ItemEmbedding,
     ProjectedTextEmbedding,
     full_softmax_loss,
+    gbce_loss,
     sampled_softmax_loss,
 )
-from ..text import REDUCTIONS, item_embedding_matrix
-from ..training import TrainConfig, train_module
+from ..text import REDUCTIONS, item_embedding_matrix, reduce_item_vectors
+from ..training import LR_DECAYS, TrainConfig, train_module
 from ..utils import check_random_state, resolve_device, torch_generator
 
 __all__ = ["NeuralSequentialRecommender", "pad_left"]
 
 _WEIGHTS = "model.safetensors"
+
+#: Training losses of the neural models (see ``loss`` in their docstrings).
+LOSSES = ("softmax", "sampled_softmax", "gbce")
 
 
 def pad_left(sequences: list[np.ndarray], max_len: int) -> np.ndarray:
@@ -49,6 +54,7 @@ class NeuralSequentialRecommender(Recommender):
     """
 
     _renamed_parameters = {"lr": "learning_rate", "max_len": "max_prompt_items"}
+    _log_q = None  # popularity sampling's log-probabilities, set for the length of a fit
 
     # ------------------------------------------------------------------ catalogue
     @property
@@ -61,8 +67,16 @@ class NeuralSequentialRecommender(Recommender):
         )
 
     def _check_params(self):
-        if self.loss not in ("softmax", "sampled_softmax"):
-            raise ValueError(f"loss must be 'softmax' or 'sampled_softmax', got {self.loss!r}")
+        if self.loss not in LOSSES:
+            raise ValueError(f"loss must be one of {LOSSES}, got {self.loss!r}")
+        if self.negative_sampling not in ("uniform", "popularity"):
+            raise ValueError(
+                f"negative_sampling must be 'uniform' or 'popularity', got {self.negative_sampling!r}"
+            )
+        if self.negative_sampling == "popularity" and self.loss != "sampled_softmax":
+            raise ValueError("negative_sampling='popularity' needs loss='sampled_softmax'")
+        if not 0.0 <= self.gbce_t <= 1.0:
+            raise ValueError(f"gbce_t must be in [0, 1], got {self.gbce_t!r}")
         if (
             self.item_embeddings is not None
             and not self.freeze_text
@@ -77,12 +91,28 @@ class NeuralSequentialRecommender(Recommender):
                 raise ValueError(f"{name} must be a positive integer, got {value!r}")
         if self.val_split not in ("random", "temporal"):
             raise ValueError(f"val_split must be 'random' or 'temporal', got {self.val_split!r}")
+        if not isinstance(self.dual_view, (bool, np.bool_)):
+            raise ValueError(f"dual_view must be True or False, got {self.dual_view!r}")
+        if self.dual_view and self.item_embeddings is None:
+            raise ValueError("dual_view needs item_embeddings (item text vectors)")
+        if self.dual_view and self.freeze_text:
+            raise ValueError("dual_view and freeze_text are alternatives; set one of them")
         if not isinstance(self.refit, (bool, np.bool_)):
             raise ValueError(f"refit must be True or False, got {self.refit!r}")
         if not 0 <= self.dropout < 1:
             raise ValueError(f"dropout must be in [0, 1), got {self.dropout}")
         if self.head not in HEADS:
             raise ValueError(f"head must be one of {HEADS}, got {self.head!r}")
+        if (
+            isinstance(self.warmup_steps, bool)
+            or not isinstance(self.warmup_steps, (int, np.integer))
+            or self.warmup_steps < 0
+        ):
+            raise ValueError(
+                f"warmup_steps must be a non-negative integer, got {self.warmup_steps!r}"
+            )
+        if self.lr_decay not in LR_DECAYS:
+            raise ValueError(f"lr_decay must be one of {LR_DECAYS}, got {self.lr_decay!r}")
         examples = getattr(self, "training_examples", "positions")
         if examples not in ("positions", "prefixes"):
             raise ValueError(
@@ -97,21 +127,34 @@ class NeuralSequentialRecommender(Recommender):
             return ItemEmbedding(n_items, self.emb_dim, generator=generator)
         # freeze_text keeps the full text vectors behind a trainable projection; otherwise
         # they are reduced to emb_dim, not normalised (as the paper); LDA may cap the width.
+        # dual_view keeps both: the full vectors behind an adapter, the reduced ones as ids.
+        keep_full = self.freeze_text or self.dual_view
         X, width = item_embedding_matrix(
             self.item_embeddings,
             self.item_index_.ids,
             item_metadata,
             item_table=self._fit_item_table,
             permute=self.permute_embeddings,  # the paper's control: same vectors, wrong items
-            reduction=None if self.freeze_text else self.reduction,
+            reduction=None if keep_full else self.reduction,
             n_components=self.emb_dim,
             class_column=self.class_column,
             random_state=self.random_state,
         )  # (n_items, width)
-        X = torch.from_numpy(np.ascontiguousarray(X))
         if self.freeze_text:
+            X = torch.from_numpy(np.ascontiguousarray(X))
             return ProjectedTextEmbedding(X, self.emb_dim, generator=generator)
+        if self.dual_view:
+            reduced, width = reduce_item_vectors(
+                X, self.reduction, self.emb_dim, item_metadata, self.class_column, self.random_state
+            )  # (n_items, width)
+            self.emb_dim_ = width
+            return DualViewEmbedding(
+                torch.from_numpy(np.ascontiguousarray(X)),
+                torch.from_numpy(np.ascontiguousarray(reduced, dtype=np.float32)),
+                generator=generator,
+            )
         self.emb_dim_ = width
+        X = torch.from_numpy(np.ascontiguousarray(X))
         return ItemEmbedding(n_items, width, X, generator=generator)
 
     # ------------------------------------------------------------------ training data
@@ -153,9 +196,20 @@ class NeuralSequentialRecommender(Recommender):
         items = module.item_embedding.item_matrix()  # (n_items, D)
         if self.loss == "softmax":
             return full_softmax_loss(query, targets[where], items, module.head.bias)
+        if self.loss == "gbce":
+            return gbce_loss(
+                query,
+                targets[where],
+                items,
+                module.head.bias,
+                self.n_negatives,
+                self.gbce_t,
+                generator,
+            )
         return sampled_softmax_loss(
-            query, targets[where], items, module.head.bias, self.n_negatives, generator
-        )
+            query, targets[where], items, module.head.bias, self.n_negatives, generator,
+            log_q=self._log_q,
+        )  # fmt: skip
 
     # ------------------------------------------------------------------ fit
     def _fit(self, sequences, item_metadata) -> None:
@@ -216,13 +270,28 @@ class NeuralSequentialRecommender(Recommender):
             and device.startswith("cuda")
             or self.mixed_precision is True
         )
+        batches = self._training_batches(sequences, gen, device)  # sets _n_training_sequences
+        self._log_q = None
+        if self.loss == "sampled_softmax" and self.negative_sampling == "popularity":
+            # Sampling distribution: counts among the training targets (+1: every item can
+            # be drawn), as log-probabilities for the logQ correction.
+            counts = (
+                np.bincount(
+                    np.concatenate([s[1:] for s in sequences if len(s) >= 2]) - 1,
+                    minlength=len(self.item_index_),
+                )
+                + 1.0
+            )
+            self._log_q = torch.from_numpy(np.log(counts / counts.sum())).float().to(device)
+        steps_per_epoch = -(-self._n_training_sequences // self.batch_size)
         config = TrainConfig(
             epochs=epochs, lr=self.learning_rate, weight_decay=self.weight_decay, clip_norm=self.clip_norm,
             patience=self.patience or epochs, device=device, mixed_precision=mp,
             show_progress=self.show_progress,
             desc=type(self).__name__ + (" (refit)" if validate is None and self.refit else ""),
+            warmup_steps=int(self.warmup_steps), lr_decay=self.lr_decay,
+            total_steps=self.epochs * steps_per_epoch,  # a refit keeps the first run's schedule
         )  # fmt: skip
-        batches = self._training_batches(sequences, gen, device)
         history = train_module(
             module, batches, lambda mod, b: self._loss(mod, b, gen), validate, config
         )
@@ -272,7 +341,12 @@ class NeuralSequentialRecommender(Recommender):
 
         state = load_file(str(path / _WEIGHTS))
         n_items = len(self.item_index_)
-        if "item_embedding.text" in state:
+        if "item_embedding.adapter.weight" in state:
+            embedding = DualViewEmbedding(
+                torch.zeros_like(state["item_embedding.text"]),
+                torch.zeros(n_items, self.emb_dim_),
+            )
+        elif "item_embedding.text" in state:
             embedding = ProjectedTextEmbedding(
                 torch.zeros_like(state["item_embedding.text"]), self.emb_dim_
             )

@@ -22,6 +22,12 @@ _COMMON_DOC = """
         Maximum epochs; training stops earlier on the inner-validation NDCG@20.
     batch_size : int, default=128
     learning_rate : float, default=1e-3
+    warmup_steps : int, default=0
+        Optimizer steps over which the learning rate rises linearly to ``learning_rate``
+        (:func:`llmseqrec.training.lr_factor`).
+    lr_decay : {"none", "cosine", "linear"}, default="none"
+        After warmup, keep the learning rate, or decay it to 0 over ``epochs`` (cosine or
+        linear); with early stopping the decay is cut where training stops.
     weight_decay : float, default=0.0
         AdamW weight decay (not applied to biases and LayerNorms).
     clip_norm : float or None, default=None
@@ -43,10 +49,17 @@ _COMMON_DOC = """
         inner-validation ones included) for that many epochs, and keep that model. Costs
         about one more fit; gives the model the held-out sessions back, which matters most
         with ``val_split="temporal"`` (the latest sessions). No effect without early stopping.
-    loss : {"softmax", "sampled_softmax"}, default="softmax"
-        Full-catalogue cross-entropy, or sampled softmax with ``n_negatives`` shared uniform
-        negatives (for very large catalogues).
+    loss : {"softmax", "sampled_softmax", "gbce"}, default="softmax"
+        Full-catalogue cross-entropy; sampled softmax over the target and ``n_negatives``
+        negatives shared by the batch (:func:`llmseqrec.nn.sampled_softmax_loss`, for very
+        large catalogues); or gSASRec's generalised binary cross-entropy over as many
+        uniform negatives (:func:`llmseqrec.nn.gbce_loss`).
     n_negatives : int, default=256
+    negative_sampling : {"uniform", "popularity"}, default="uniform"
+        How ``loss="sampled_softmax"`` draws its negatives: uniformly, or in proportion to
+        each item's count among the training targets, with the logQ correction.
+    gbce_t : float, default=0.75
+        gBCE's calibration in [0, 1] (0 = plain binary cross-entropy).
     head : {"projection", "linear", "dot"}, default="projection"
         How hidden states score items (:func:`llmseqrec.nn.make_head`): the paper's
         reference code (a dense layer with the model's activation, then the tied item
@@ -67,6 +80,12 @@ _COMMON_DOC = """
         Beyond the paper: keep the text vectors frozen behind a trainable projection, so
         items never seen in training are scored from their text (the catalogue then holds
         every item of ``item_metadata``).
+    dual_view : bool, default=False
+        Beyond the paper (the two views of LLM-ESR, NeurIPS 2024, fused by a sum): each
+        item is its trainable id row, initialised from the reduced text vectors as above,
+        plus a trainable linear adapter (starting at zero) of its frozen full text vector
+        (:class:`llmseqrec.nn.DualViewEmbedding`). Needs ``item_embeddings``; an
+        alternative to ``freeze_text``.
     permute_embeddings : bool, default=False
         The paper's control: shuffle the text vectors across items before use.
     device : str, optional
@@ -104,14 +123,33 @@ class SASRec(NeuralSequentialRecommender):
         ``"positions"``: one example per session, the loss at every position (the paper's
         reference code). ``"prefixes"``: one example per prefix of each session, the loss
         at its last position only (RecBole); the same targets, in about as many more
-        optimizer steps per epoch as sessions are long."""
+        optimizer steps per epoch as sessions are long.
+    position_origin : {"last", "first"}, default="last"
+        Where the learned positions count from: the prompt's most recent item (the
+        reference code: it always sits at the last position) or its first item (RecBole,
+        :meth:`llmseqrec.nn.SASRec.position_ids`). With ``"first"``, the state after ``t``
+        items inside a training session is the state that scores a ``t``-item prompt, so
+        ``training_examples="positions"`` trains every target exactly as it is scored.
+    block : {"pre_ln", "post_ln", "ligr"}, default="pre_ln"
+        The transformer block (:class:`llmseqrec.nn.SASRec`): pre-LayerNorm with a final
+        LayerNorm (the reference code); post-LayerNorm with a LayerNorm on the input
+        embedding (RecBole); or gated pre-LN blocks (LiGR, as eSASRec), whose residual
+        branches pass through learned sigmoid gates.
+    ffn_scale : int, default=1
+        Feed-forward width as a multiple of ``emb_dim`` (the reference code: 1; RecBole and
+        eSASRec: 4).
+    activation : {"relu", "gelu", "swiglu"}, default="relu"
+        Feed-forward activation (and the ``"projection"`` head's, ReLU for ``"swiglu"``).
+    init : {"xavier", "normal"}, default="xavier"
+        Xavier-uniform blocks and head (the reference code), or N(0, 0.02) for every
+        Linear and the position table (RecBole, BERT)."""
         + _COMMON_DOC
     )
 
     def __init__(
         self, n_layers=2, n_heads=1, emb_dim=64, max_prompt_items=20, dropout=0.2, epochs=50, batch_size=128, learning_rate=1e-3,
-        weight_decay=0.0, clip_norm=None, patience=3, val_frac=0.1, val_max_sessions=500, val_split="random", refit=False, loss="softmax", n_negatives=256, head="projection", training_examples="positions",
-        item_embeddings=None, reduction="pca", class_column=None, freeze_text=False, permute_embeddings=False, device=None,
+        warmup_steps=0, lr_decay="none", weight_decay=0.0, clip_norm=None, patience=3, val_frac=0.1, val_max_sessions=500, val_split="random", refit=False, loss="softmax", n_negatives=256, negative_sampling="uniform", gbce_t=0.75, head="projection", training_examples="positions",
+        position_origin="last", block="pre_ln", ffn_scale=1, activation="relu", init="xavier", item_embeddings=None, reduction="pca", class_column=None, freeze_text=False, dual_view=False, permute_embeddings=False, device=None,
         mixed_precision="auto", show_progress=True, exclude_seen=True, handle_unknown="ignore", random_state=None, **deprecated,
     ):  # fmt: skip
         self._store(locals())
@@ -128,7 +166,32 @@ class SASRec(NeuralSequentialRecommender):
             dropout=0.1,
             show_progress=False,
         )
-        return [cls(**small), cls(**small, head="dot", training_examples="prefixes")]
+        return [
+            cls(**small),
+            cls(**small, head="dot", training_examples="prefixes"),
+            cls(**small, position_origin="first", block="ligr", activation="swiglu", ffn_scale=2),
+            cls(**small, block="post_ln", activation="gelu", init="normal"),
+        ]
+
+    def _check_params(self):
+        super()._check_params()
+        if self.position_origin not in ("last", "first"):
+            raise ValueError(
+                f"position_origin must be 'last' or 'first', got {self.position_origin!r}"
+            )
+        for name, allowed in (
+            ("block", lnn.BLOCKS),
+            ("activation", lnn.ACTIVATIONS),
+            ("init", lnn.INITS),
+        ):
+            if getattr(self, name) not in allowed:
+                raise ValueError(f"{name} must be one of {allowed}, got {getattr(self, name)!r}")
+        if (
+            isinstance(self.ffn_scale, bool)
+            or not isinstance(self.ffn_scale, (int, np.integer))
+            or self.ffn_scale < 1
+        ):
+            raise ValueError(f"ffn_scale must be a positive integer, got {self.ffn_scale!r}")
 
     def _build_encoder(self, n_items, item_embedding, generator):
         config = lnn.SASRecConfig(
@@ -139,6 +202,11 @@ class SASRec(NeuralSequentialRecommender):
             self.max_prompt_items,
             self.dropout,
             head=self.head,
+            position_origin=self.position_origin,
+            block=self.block,
+            init=self.init,
+            ffn_scale=self.ffn_scale,
+            activation=self.activation,
         )
         return lnn.SASRec(config, item_embedding, generator)
 
@@ -174,8 +242,8 @@ class BERT4Rec(NeuralSequentialRecommender):
     def __init__(
         self, n_layers=2, n_heads=2, mask_prob=0.2, n_masked_copies=5, last_item_copy=True, embedding_norm=True,
         embedding_dropout=True, emb_dim=64, max_prompt_items=20, dropout=0.2, epochs=50,
-        batch_size=128, learning_rate=1e-3, weight_decay=0.0, clip_norm=None, patience=3, val_frac=0.1, val_max_sessions=500, val_split="random", refit=False,
-        loss="softmax", n_negatives=256, head="projection", item_embeddings=None, reduction="pca", class_column=None, freeze_text=False,
+        batch_size=128, learning_rate=1e-3, warmup_steps=0, lr_decay="none", weight_decay=0.0, clip_norm=None, patience=3, val_frac=0.1, val_max_sessions=500, val_split="random", refit=False,
+        loss="softmax", n_negatives=256, negative_sampling="uniform", gbce_t=0.75, head="projection", item_embeddings=None, reduction="pca", class_column=None, freeze_text=False, dual_view=False,
         permute_embeddings=False, device=None, mixed_precision="auto", show_progress=True, exclude_seen=True,
         handle_unknown="ignore", random_state=None, **deprecated,
     ):  # fmt: skip
@@ -271,9 +339,9 @@ class GRU4Rec(NeuralSequentialRecommender):
     )
 
     def __init__(
-        self, hidden_dim=100, emb_dim=64, max_prompt_items=20, dropout=0.2, epochs=50, batch_size=128, learning_rate=1e-3, weight_decay=0.0,
-        clip_norm=None, patience=3, val_frac=0.1, val_max_sessions=500, val_split="random", refit=False, loss="softmax", n_negatives=256, head="projection", training_examples="positions",
-        item_embeddings=None, reduction="pca", class_column=None, freeze_text=False, permute_embeddings=False, device=None,
+        self, hidden_dim=100, emb_dim=64, max_prompt_items=20, dropout=0.2, epochs=50, batch_size=128, learning_rate=1e-3, warmup_steps=0, lr_decay="none", weight_decay=0.0,
+        clip_norm=None, patience=3, val_frac=0.1, val_max_sessions=500, val_split="random", refit=False, loss="softmax", n_negatives=256, negative_sampling="uniform", gbce_t=0.75, head="projection", training_examples="positions",
+        item_embeddings=None, reduction="pca", class_column=None, freeze_text=False, dual_view=False, permute_embeddings=False, device=None,
         mixed_precision="auto", show_progress=True, exclude_seen=True, handle_unknown="ignore", random_state=None, **deprecated,
     ):  # fmt: skip
         self._store(locals())
@@ -324,15 +392,17 @@ class LLM2SASRec(SASRec):
 
     def __init__(
         self, n_layers=2, n_heads=1, emb_dim=64, max_prompt_items=20, dropout=0.2, epochs=50, batch_size=128, learning_rate=1e-3,
-        weight_decay=0.0, clip_norm=None, patience=3, val_frac=0.1, val_max_sessions=500, val_split="random", refit=False, loss="softmax", n_negatives=256, head="projection", training_examples="positions",
-        item_embeddings="default", reduction="pca", class_column=None, freeze_text=False, permute_embeddings=False, device=None,
+        warmup_steps=0, lr_decay="none", weight_decay=0.0, clip_norm=None, patience=3, val_frac=0.1, val_max_sessions=500, val_split="random", refit=False, loss="softmax", n_negatives=256, negative_sampling="uniform", gbce_t=0.75, head="projection", training_examples="positions",
+        position_origin="last", block="pre_ln", ffn_scale=1, activation="relu", init="xavier", item_embeddings="default", reduction="pca", class_column=None, freeze_text=False, dual_view=False, permute_embeddings=False, device=None,
         mixed_precision="auto", show_progress=True, exclude_seen=True, handle_unknown="ignore", random_state=None, **deprecated,
     ):  # fmt: skip
         self._store(locals())
 
     @classmethod
     def _testing_instances(cls):
-        return _with_tfidf_text(SASRec._testing_instances.__func__(cls))
+        # The block variants run in SASRec's suite; here the text paths: init and dual view.
+        plain, prefixes = _with_tfidf_text(SASRec._testing_instances.__func__(cls)[:2])
+        return [plain, prefixes.set_params(dual_view=True)]
 
 
 class LLM2BERT4Rec(BERT4Rec):
@@ -346,8 +416,8 @@ class LLM2BERT4Rec(BERT4Rec):
     def __init__(
         self, n_layers=2, n_heads=2, mask_prob=0.2, n_masked_copies=5, last_item_copy=True, embedding_norm=True,
         embedding_dropout=True, emb_dim=64, max_prompt_items=20, dropout=0.2, epochs=50,
-        batch_size=128, learning_rate=1e-3, weight_decay=0.0, clip_norm=None, patience=3, val_frac=0.1, val_max_sessions=500, val_split="random", refit=False,
-        loss="softmax", n_negatives=256, head="projection", item_embeddings="default", reduction="pca", class_column=None, freeze_text=False,
+        batch_size=128, learning_rate=1e-3, warmup_steps=0, lr_decay="none", weight_decay=0.0, clip_norm=None, patience=3, val_frac=0.1, val_max_sessions=500, val_split="random", refit=False,
+        loss="softmax", n_negatives=256, negative_sampling="uniform", gbce_t=0.75, head="projection", item_embeddings="default", reduction="pca", class_column=None, freeze_text=False, dual_view=False,
         permute_embeddings=False, device=None, mixed_precision="auto", show_progress=True, exclude_seen=True,
         handle_unknown="ignore", random_state=None, **deprecated,
     ):  # fmt: skip
@@ -367,9 +437,9 @@ class LLM2GRU4Rec(GRU4Rec):
     """
 
     def __init__(
-        self, hidden_dim=100, emb_dim=64, max_prompt_items=20, dropout=0.2, epochs=50, batch_size=128, learning_rate=1e-3, weight_decay=0.0,
-        clip_norm=None, patience=3, val_frac=0.1, val_max_sessions=500, val_split="random", refit=False, loss="softmax", n_negatives=256, head="projection", training_examples="positions",
-        item_embeddings="default", reduction="pca", class_column=None, freeze_text=False, permute_embeddings=False, device=None,
+        self, hidden_dim=100, emb_dim=64, max_prompt_items=20, dropout=0.2, epochs=50, batch_size=128, learning_rate=1e-3, warmup_steps=0, lr_decay="none", weight_decay=0.0,
+        clip_norm=None, patience=3, val_frac=0.1, val_max_sessions=500, val_split="random", refit=False, loss="softmax", n_negatives=256, negative_sampling="uniform", gbce_t=0.75, head="projection", training_examples="positions",
+        item_embeddings="default", reduction="pca", class_column=None, freeze_text=False, dual_view=False, permute_embeddings=False, device=None,
         mixed_precision="auto", show_progress=True, exclude_seen=True, handle_unknown="ignore", random_state=None, **deprecated,
     ):  # fmt: skip
         self._store(locals())

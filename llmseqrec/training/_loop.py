@@ -17,7 +17,7 @@ from dataclasses import dataclass, field
 import torch
 from tqdm.auto import tqdm
 
-__all__ = ["TrainConfig", "TrainHistory", "train_module"]
+__all__ = ["TrainConfig", "TrainHistory", "train_module", "lr_factor", "LR_DECAYS"]
 
 
 @dataclass
@@ -39,6 +39,32 @@ class TrainConfig:
     max_steps: int | None = None
     #: Also show a progress bar over the batches of each epoch (for long epochs).
     batch_progress: bool = False
+    #: Optimizer steps over which the learning rate rises linearly from ~0 to ``lr``.
+    warmup_steps: int = 0
+    #: After warmup: ``"none"`` (constant), ``"cosine"`` or ``"linear"`` decay to 0 at
+    #: ``total_steps``.
+    lr_decay: str = "none"
+    #: Steps the decay spans (needed by ``lr_decay``; typically epochs x batches per epoch).
+    total_steps: int | None = None
+
+
+#: Learning-rate decays after warmup (:class:`TrainConfig`).
+LR_DECAYS = ("none", "cosine", "linear")
+
+
+def lr_factor(step: int, warmup_steps: int, decay: str, total_steps: int | None) -> float:
+    """Multiplier of the base learning rate before optimizer step ``step`` (0-based):
+    linear warmup over ``warmup_steps``, then ``decay`` to 0 at ``total_steps``."""
+    if decay not in LR_DECAYS:
+        raise ValueError(f"lr_decay must be one of {LR_DECAYS}, got {decay!r}")
+    if step < warmup_steps:
+        return (step + 1) / warmup_steps
+    if decay == "none":
+        return 1.0
+    if not total_steps:
+        raise ValueError(f"lr_decay={decay!r} needs total_steps")
+    progress = min(1.0, (step - warmup_steps) / max(1, total_steps - warmup_steps))
+    return 0.5 * (1.0 + math.cos(math.pi * progress)) if decay == "cosine" else 1.0 - progress
 
 
 @dataclass
@@ -92,6 +118,13 @@ def train_module(
         ],
         lr=config.lr,
     )
+    scheduler = None
+    if config.warmup_steps or config.lr_decay != "none":
+        lr_factor(0, config.warmup_steps, config.lr_decay, config.total_steps)  # validates
+        scheduler = torch.optim.lr_scheduler.LambdaLR(
+            optimizer,
+            lambda step: lr_factor(step, config.warmup_steps, config.lr_decay, config.total_steps),
+        )
     use_amp = config.mixed_precision and str(config.device).startswith("cuda")
     amp_dtype = torch.bfloat16 if use_amp and torch.cuda.is_bf16_supported() else torch.float16
     scaler = torch.amp.GradScaler("cuda", enabled=use_amp and amp_dtype == torch.float16)
@@ -120,12 +153,12 @@ def train_module(
             n_batches += 1
             epoch_batches.set_postfix(loss=f"{total / n_batches:.4f}")
             if n_batches % accumulate == 0:
-                _step(optimizer, scaler, trainable, config.clip_norm)
+                _step(optimizer, scaler, trainable, config.clip_norm, scheduler)
                 history.optimizer_steps += 1
                 if config.max_steps is not None and history.optimizer_steps >= config.max_steps:
                     break
         if n_batches % accumulate:  # the epoch's last, partial accumulation
-            _step(optimizer, scaler, trainable, config.clip_norm)
+            _step(optimizer, scaler, trainable, config.clip_norm, scheduler)
             history.optimizer_steps += 1
         history.epoch_seconds.append(time.perf_counter() - start)
         history.train_loss.append(total / max(n_batches, 1))
@@ -162,10 +195,12 @@ def train_module(
     return history
 
 
-def _step(optimizer, scaler, parameters, clip_norm) -> None:
+def _step(optimizer, scaler, parameters, clip_norm, scheduler=None) -> None:
     if clip_norm:
         scaler.unscale_(optimizer)
         torch.nn.utils.clip_grad_norm_(parameters, clip_norm)
     scaler.step(optimizer)
     scaler.update()
     optimizer.zero_grad(set_to_none=True)
+    if scheduler is not None:
+        scheduler.step()
