@@ -32,9 +32,10 @@ torch); the data go there and back as temporary JSON files of integer item codes
         "rectools[torch]>=0.14"
 
 (``recbole==1.2.1`` pulls its own requirements: colorlog 4.7.2, colorama 0.4.4, ray,
-tensorboard, thop, tabulate, texttable, plotly, scipy, scikit-learn, psutil. With numpy 2
-and pandas >= 2.2 it fails; tested with torch 2.13.0+cpu, numpy 1.26.4, pandas 2.1.4,
-scipy 1.17.1 on Python 3.11; RecTools 0.19.0 with pytorch-lightning 2.5.2.) Then::
+tensorboard, thop, tabulate, texttable, plotly, scipy, scikit-learn, psutil; nothing else is
+needed. numpy 2 breaks it (its ``Config`` aliases ``np.float_``, removed in numpy 2); pandas
+stays below 2.2 as a precaution. Tested on Python 3.11 with torch 2.13.0+cpu, numpy 1.26.4,
+pandas 2.1.4, scipy 1.17.1; RecTools 0.19.0 with pytorch-lightning 2.5.2.) Then::
 
     RECBOLE_PYTHON="$RECBOLE_ENV/bin/python" python examples/benchmarks/peer_sasrec.py \\
         --peer recbole --data-dir ../shared/data/beauty
@@ -168,6 +169,7 @@ def recbole_part(in_json: str, out_json: str) -> None:
     """
     import copy
     import logging
+    import warnings
 
     import numpy as np
     import recbole
@@ -180,6 +182,9 @@ def recbole_part(in_json: str, out_json: str) -> None:
     from recbole.utils import init_seed
 
     logging.getLogger().setLevel(logging.WARNING)  # RecBole logs every epoch at INFO
+    # RecBole 1.2.1 on pandas 2.1 / torch 2.13: deprecation notices only (Series.agg(len),
+    # torch.cuda.amp.GradScaler), one per call.
+    warnings.filterwarnings("ignore", category=FutureWarning)
     data = json.loads(Path(in_json).read_text())
     L = CONFIG["max_len"]
     # Benchmark files (peer.{train,valid,test}.inter) with the history lists already made:
@@ -199,7 +204,9 @@ def recbole_part(in_json: str, out_json: str) -> None:
          for i in range(1, len(seq))),
     )  # fmt: skip
     n = len(data["train"])
-    val_rows = [(n + j, p[-L:], t) for j, (p, t) in enumerate(zip(data["val_prompts"], data["val_targets"]))]  # fmt: skip
+    val_rows = [
+        (n + j, p[-L:], t) for j, (p, t) in enumerate(zip(data["val_prompts"], data["val_targets"]))
+    ]
     write("valid", val_rows)
     write("test", val_rows)  # placeholder: RecBole wants three files; ours are scored below
     # The catalogue, as ours: every item of the training sessions, even one seen only in a
@@ -316,6 +323,7 @@ def recbole_part(in_json: str, out_json: str) -> None:
     result = {
         "peer_version": recbole.__version__,
         "torch": torch.__version__,
+        "torch_threads": torch.get_num_threads(),
         "peer_config": {
             key: config[key]
             for key in (
@@ -411,7 +419,9 @@ def rectools_part(in_json: str, out_json: str) -> None:
             if not trainer.sanity_checking:
                 self.epoch_seconds.append(time.perf_counter() - self.started)
 
-        def on_validation_batch_end(self, trainer, pl_module, outputs, batch, batch_idx, dataloader_idx=0):  # fmt: skip
+        def on_validation_batch_end(
+            self, trainer, pl_module, outputs, batch, batch_idx, dataloader_idx=0
+        ):
             x, y = batch["x"].cpu().numpy(), batch["y"][:, -1].cpu().numpy()
             logits = outputs["logits"].reshape(len(x), -1).float().cpu().numpy()
             n_extra = pl_module.data_preparator.n_item_extra_tokens
@@ -491,11 +501,19 @@ def rectools_part(in_json: str, out_json: str) -> None:
         return [[int(i) for i in by_user.get(u, [])] for u in range(len(prompt_lists))]
 
     recs, val_recs = top_k(data["test_prompts"]), top_k(data["val_prompts"])
-    config = {k: v for k, v in params.items() if not k.startswith("get_") and k != "item_net_block_types"}  # fmt: skip
-    config.update(adam_betas=[0.9, 0.98], item_net="IdEmbeddingsItemNet", early_stopping="Lightning EarlyStopping(val_ndcg20, max, patience)")  # fmt: skip
+    config = {
+        k: v for k, v in params.items() if not k.startswith("get_") and k != "item_net_block_types"
+    }
+    config.update(
+        adam_betas=[0.9, 0.98],
+        item_net="IdEmbeddingsItemNet",
+        early_stopping="Lightning EarlyStopping(val_ndcg20, max, patience)",
+    )
     result = {
         "peer_version": rectools.__version__,
         "torch": torch.__version__,
+        "torch_threads": torch.get_num_threads(),
+        "n_training_examples": n + n_val,  # one sequence per session (validation ones: weight 0)
         "peer_config": config,
         "fit_seconds": fit_seconds,
         "recs": recs,
@@ -523,7 +541,12 @@ def popularity_part(in_json: str, out_json: str) -> None:
     for prompt in data["test_prompts"]:
         seen = set(prompt)
         recs.append([int(c) for c in order[: K + len(seen)] if c not in seen][:K])
-    result = {"peer_version": "numpy " + np.__version__, "recs": recs, "val": [], "fit_seconds": 0.0}  # fmt: skip
+    result = {
+        "peer_version": "numpy " + np.__version__,
+        "recs": recs,
+        "val": [],
+        "fit_seconds": 0.0,
+    }
     Path(out_json).write_text(json.dumps(result))
 
 
@@ -594,7 +617,7 @@ def _machine() -> str:
     from llmseqrec.benchmark import machine_info
 
     info = machine_info()
-    return f"{info['cpu_count']} CPU cores, {info['cpu']}, {info['memory_gb']} GiB, {info['gpu'] or 'no GPU'}"  # fmt: skip
+    return f"{info['cpu_count']} CPU cores, {info['cpu']}, {info['memory_gb']} GiB, {info['gpu'] or 'no GPU'}"
 
 
 def _portable_command(argv: list, peer: str) -> str:
@@ -617,8 +640,8 @@ def main(argv=None):
     )
     parser.add_argument("--peer", choices=sorted(PARTS), required=False)
     parser.add_argument(
-        "--data-dir", default=None, help="folder with Beauty's interactions.csv.gz (e.g. ../shared/data/beauty)"
-    )  # fmt: skip
+        "--data-dir", default=None, help="Beauty's folder (the docs use ../shared/data/beauty)"
+    )
     parser.add_argument("--seed", type=int, default=0, help="peer seed and inner-validation draw")
     parser.add_argument(
         "--peer-python",
@@ -627,11 +650,14 @@ def main(argv=None):
     )
     parser.add_argument("--out", default=str(HERE / "results" / "peer_sasrec.jsonl"))
     parser.add_argument(
-        "--max-sessions", type=int, default=None, help="smoke tests only: the latest N training sessions"
-    )  # fmt: skip
+        "--max-sessions",
+        type=int,
+        default=None,
+        help="smoke tests only: latest N training sessions",
+    )
     parser.add_argument(
         "--epochs", type=int, default=CONFIG["max_epochs"], help="smoke tests only: fewer epochs"
-    )  # fmt: skip
+    )
     parser.add_argument("--part", choices=sorted(PARTS), default=None, help=argparse.SUPPRESS)
     parser.add_argument("--files", nargs=2, default=None, help=argparse.SUPPRESS)
     args = parser.parse_args(argv)
@@ -661,6 +687,7 @@ def main(argv=None):
         )  # fmt: skip
         result = json.loads(Path(out_json).read_text())
     seconds = result.get("epoch_seconds") or []
+    test = score(result["recs"], split.test.targets, index)
     record = {
         "date": date.today().isoformat(),
         "machine": _machine(),
@@ -668,6 +695,7 @@ def main(argv=None):
         "peer": args.peer,
         "peer_version": result["peer_version"],
         "torch": result.get("torch"),
+        "torch_threads": result.get("torch_threads"),
         "config": CONFIG,
         "peer_config": result.get("peer_config"),
         "notes": NOTES[args.peer],
@@ -677,12 +705,10 @@ def main(argv=None):
         "n_train_sessions": len(payload["train"]),
         "n_val_sessions": len(payload["val_targets"]),
         "n_test_cases": len(payload["test_prompts"]),
+        "n_training_examples": result.get("n_training_examples"),
         "best_epoch": result.get("best_epoch"),
         "val": [round(v, 4) for v in result["val"]],
-        **{
-            f"test_{k}": round(v, 4)
-            for k, v in score(result["recs"], split.test.targets, index).items()
-        },  # fmt: skip
+        **{f"test_{k}": round(v, 4) for k, v in test.items()},
         "fit_s": round(result["fit_seconds"], 1),
         "s_per_epoch": round(sum(seconds) / len(seconds), 1) if seconds else None,
     }
@@ -694,8 +720,11 @@ def main(argv=None):
         rescored = score(result["val_recs"], targets, index)["ndcg20"]
         record["val_best_rescored"] = round(rescored, 4)
         if abs(rescored - max(result["val"])) > 1e-4:
-            print(f"warning: best validation NDCG@20 {max(result['val']):.4f} is {rescored:.4f} "
-                  "through the test path", file=sys.stderr)  # fmt: skip
+            print(
+                f"warning: best validation NDCG@20 {max(result['val']):.4f} is {rescored:.4f} "
+                "through the test path",
+                file=sys.stderr,
+            )
     if args.peer == "popularity_check":
         from llmseqrec import MostPopular
         from llmseqrec.evaluation import evaluate
@@ -706,7 +735,9 @@ def main(argv=None):
             "test_ndcg20": round(float(table["NDCG"]), 4),
             "test_hr20": round(float(table["HR"]), 4),
         }
-        record["match"] = record["reference"] == {k: record[k] for k in ("test_ndcg20", "test_hr20")}  # fmt: skip
+        record["match"] = record["reference"] == {
+            k: record[k] for k in ("test_ndcg20", "test_hr20")
+        }
         status = 0 if record["match"] else 1
     print(json.dumps(record))
     with open(args.out, "a") as f:

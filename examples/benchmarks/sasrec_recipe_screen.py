@@ -19,6 +19,7 @@ script that patched the head in place: ``identity_head`` = ``linear``, ``dot_hea
 
 import argparse
 import json
+import os
 import platform
 import time
 
@@ -50,10 +51,26 @@ parser.add_argument(
     "--data-dir", required=True, help="folder with Beauty's interactions.csv.gz and items.csv.gz"
 )
 parser.add_argument("--out", default="examples/benchmarks/results/sasrec_recipe_screen.jsonl")
+parser.add_argument("--patience", type=int, default=10)
+parser.add_argument("--progress", action="store_true", help="show the training progress bars")
 args = parser.parse_args()
+
+
+def machine() -> str:
+    """E.g. "2 CPU cores, AMD EPYC 9B14, no GPU" (the load is recorded by whoever times)."""
+    model = platform.processor() or platform.machine()
+    try:
+        with open("/proc/cpuinfo") as f:
+            model = next(line.split(":", 1)[1].strip() for line in f if "model name" in line)
+    except (OSError, StopIteration):
+        pass
+    gpu = torch.cuda.get_device_name() if torch.cuda.is_available() else "no GPU"
+    return f"{os.cpu_count()} CPU cores, {model}, {gpu}"
+
 params = dict(
     emb_dim=64, n_layers=2, n_heads=2, dropout=0.2, max_prompt_items=20, learning_rate=1e-3,
-    batch_size=256, weight_decay=0.0, patience=10, epochs=40, random_state=0, show_progress=False,
+    batch_size=256, weight_decay=0.0, patience=args.patience, epochs=40, random_state=0,
+    show_progress=args.progress,
 )  # fmt: skip
 for change in args.variant.split("+"):
     if change == "base":
@@ -78,9 +95,10 @@ ndcg = table.query("metric=='NDCG' and k==20")["value"].item()
 hr = table.query("metric=='HR' and k==20")["value"].item()
 record = {
     "date": time.strftime("%Y-%m-%d"),
-    "machine": platform.processor() or platform.machine(),
+    "machine": machine(),
     "torch": torch.__version__,
     "variant": args.variant,
+    "patience": args.patience,
     "best_epoch": h.best_epoch,
     "optimizer_steps": h.optimizer_steps,
     "val": [round(v, 4) for v in h.val_score],
