@@ -10,8 +10,11 @@ weight decay, early stopping on 500 held-out sessions (patience 10 here).
 A variant is ``base`` or ``+``-joined changes to our recipe, each one public parameter:
 ``dot`` / ``linear`` (``head``), ``prefixes`` (``training_examples``), ``first``
 (``position_origin``), ``postln`` (``block="post_ln"``), ``ligr`` (``block="ligr"``),
-``batchN``, ``lrX``, ``seedN``, ``ffnN`` (``ffn_scale``), ``gelu`` (``activation``),
-``warmup`` (``lr_schedule="warmup_cosine"``). One JSON line per run is appended to ``--out``.
+``batchN``, ``lrX``, ``seedN``, ``ffnN`` (``ffn_scale``), ``gelu`` / ``swiglu``
+(``activation``), ``normal`` (``init``), ``gbce`` (``loss``), ``cosine`` (``lr_decay``),
+``llm2`` (``item_embeddings="default"``: LLM2SASRec), ``dual`` (``dual_view``),
+``permuted`` (``permute_embeddings``), ``warmupN`` (``warmup_steps``), ``dropX``, ``layersN``, ``headsN``, ``lenN``
+(``max_prompt_items``), ``embN``. One JSON line per run is appended to ``--out``.
 (The first four lines of the results, 2026-11-29, came from an earlier version of this
 script that patched the head in place: ``identity_head`` = ``linear``, ``dot_head`` =
 ``dot`` up to the random draw of the blocks' initial weights; ``git show 534ec74``.)
@@ -38,10 +41,19 @@ CHANGES = {
     "postln": {"block": "post_ln"},
     "ligr": {"block": "ligr"},
     "gelu": {"activation": "gelu"},
-    "warmup": {"lr_schedule": "warmup_cosine"},
+    "swiglu": {"activation": "swiglu"},
+    "normal": {"init": "normal"},
+    "gbce": {"loss": "gbce"},
+    "cosine": {"lr_decay": "cosine"},
+    "llm2": {"item_embeddings": "default"},  # LLM2SASRec: all-MiniLM-L6-v2 titles, PCA
+    "dual": {"item_embeddings": "default", "dual_view": True},
+    "permuted": {"permute_embeddings": True},
 }
 PREFIXED = {"batch": ("batch_size", int), "lr": ("learning_rate", float),
-            "seed": ("random_state", int), "ffn": ("ffn_scale", int)}  # fmt: skip
+            "seed": ("random_state", int), "ffn": ("ffn_scale", int),
+            "warmup": ("warmup_steps", int), "drop": ("dropout", float),
+            "layers": ("n_layers", int), "heads": ("n_heads", int),
+            "len": ("max_prompt_items", int), "emb": ("emb_dim", int)}  # fmt: skip
 
 parser = argparse.ArgumentParser(
     description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
