@@ -1,4 +1,4 @@
-"""Why our SASRec trails RecBole's: screen recipe differences at RecBole's configuration.
+"""Why our SASRec trailed RecBole's: screen recipe differences at RecBole's configuration.
 
 Issue 23's ablation (a screening, not a selection: one fit per variant and seed; the
 inner-validation curve and the test figure are both recorded). RecBole 1.2.1's SASRec (CE)
