@@ -2,13 +2,14 @@ import numpy as np
 import pandas as pd
 import pytest
 import torch
+from torch.optim.optimizer import register_optimizer_step_pre_hook
 
 import llmseqrec
 from llmseqrec import nn as lnn
 from llmseqrec.recommenders import BERT4Rec, GRU4Rec, LLM2SASRec, SASRec
 from llmseqrec.recommenders._neural import pad_left
 from llmseqrec.testing import synthetic_data
-from llmseqrec.training import TrainConfig, train_module
+from llmseqrec.training import TrainConfig, lr_factor, train_module
 
 N_ITEMS = 30
 
@@ -475,12 +476,26 @@ def test_block_options_round_trip(options, tmp_path):
     )
 
 
-def test_warmup_and_decay_are_passed_to_the_training_loop():
+@pytest.mark.parametrize("cls", [SASRec, BERT4Rec])
+def test_warmup_and_decay_span_the_models_optimizer_steps(cls):
+    """The schedule reaches 0 exactly at epochs x batches per epoch (BERT4Rec: its copies)."""
     train, _, _, _ = synthetic_data("str")
-    plain = _tiny(SASRec, patience=0).fit(train)
-    warm = _tiny(SASRec, patience=0, warmup_steps=3, lr_decay="cosine").fit(train)
-    assert warm.history_.optimizer_steps == plain.history_.optimizer_steps
-    assert not np.allclose(warm.history_.train_loss, plain.history_.train_loss)
+    lrs = []
+    hook = register_optimizer_step_pre_hook(
+        lambda opt, args, kwargs: lrs.append(opt.param_groups[0]["lr"])
+    )
+    try:
+        model = _tiny(cls, patience=0, epochs=3, learning_rate=0.01, warmup_steps=3, lr_decay="linear")
+        model.fit(train)
+    finally:
+        hook.remove()
+    n = model.history_.optimizer_steps
+    assert n == len(lrs) > 6
+    expected = [0.01 * lr_factor(s, 3, "linear", n) for s in range(n)]
+    np.testing.assert_allclose(lrs, expected)
+    assert lrs[:3] == pytest.approx([0.01 / 3, 0.02 / 3, 0.01]) and lrs[-1] == pytest.approx(
+        0.01 / (n - 3)
+    )
     for bad in (dict(warmup_steps=-1), dict(lr_decay="step")):
         with pytest.raises(ValueError, match=next(iter(bad))):
             _tiny(SASRec, **bad).fit(train)
@@ -559,15 +574,39 @@ def test_popularity_negatives_follow_log_q_and_are_corrected():
     gen = torch.Generator().manual_seed(0)
     q, items = torch.randn(3, 4, generator=gen), torch.randn(4, 4, generator=gen)
     targets, bias = torch.tensor([1, 2, 3]), torch.zeros(4)
-    flat = torch.full((4,), 0.25).log()  # a constant correction changes nothing
-    a = lnn.sampled_softmax_loss(q, targets, items, bias, 8, torch.Generator().manual_seed(2), flat)
-    neg = lnn.sample_negatives(4, 8, flat, torch.Generator().manual_seed(2))
-    logits = torch.cat([(q * items[targets - 1]).sum(1, keepdim=True), q @ items[neg].T], 1)
-    logits[:, 1:] = logits[:, 1:].masked_fill(neg[None] == (targets - 1)[:, None], -torch.inf)
-    torch.testing.assert_close(
-        a, torch.nn.functional.cross_entropy(logits, torch.zeros(3, dtype=torch.long))
+    a = lnn.sampled_softmax_loss(
+        q, targets, items, bias, 8, torch.Generator().manual_seed(2), log_q
     )
+    neg = lnn.sample_negatives(4, 8, log_q, torch.Generator().manual_seed(2))
+    pos = (q * items[targets - 1]).sum(1, keepdim=True)  # the target's logit: not corrected
+    negs = q @ items[neg].T - (log_q[neg] + np.log(8))[None]  # negatives: - log(K q_j)
+    negs = negs.masked_fill(neg[None] == (targets - 1)[:, None], -torch.inf)
+    expected = torch.nn.functional.cross_entropy(
+        torch.cat([pos, negs], 1), torch.zeros(3, dtype=torch.long)
+    )
+    torch.testing.assert_close(a, expected)
+    uncorrected = lnn.sampled_softmax_loss(
+        q, targets, items, bias, 8, torch.Generator().manual_seed(2)
+    )
+    assert not torch.isclose(a, uncorrected)
     with pytest.raises(ValueError, match="needs loss='sampled_softmax'"):
         SASRec(negative_sampling="popularity", epochs=1, show_progress=False).fit([[1, 2, 3]] * 20)
     with pytest.raises(ValueError, match="loss must be one of"):
         SASRec(loss="bpr", epochs=1, show_progress=False).fit([[1, 2, 3]] * 20)
+
+
+def test_loss_parameters_are_validated_in_fit():
+    seqs = [[1, 2, 3]] * 20
+    for bad, match in [
+        (dict(loss="gbce", n_negatives=0), "n_negatives must be a positive integer"),
+        (dict(loss="gbce", gbce_t="a"), "gbce_t must be a number"),
+        (dict(loss="gbce", gbce_t=1.5), "gbce_t must be a number"),
+    ]:
+        model = SASRec(epochs=1, show_progress=False, **bad)  # construction never validates
+        with pytest.raises(ValueError, match=match):
+            model.fit(seqs)
+    model = SASRec(
+        epochs=1, show_progress=False, loss="sampled_softmax", negative_sampling="popularity"
+    )
+    model.fit(seqs)
+    assert "_log_q" not in vars(model)  # the sampling distribution does not outlive fit

@@ -86,3 +86,9 @@ def test_decayed_learning_rate_reaches_zero_and_stops_the_weights():
     constant, _ = _run(batches, 1, epochs=2)
     warm, _ = _run(batches, 1, epochs=2, warmup_steps=4)
     assert not torch.allclose(constant, warm)
+
+
+def test_a_decay_without_total_steps_fails_before_training():
+    batches = [(torch.zeros(2, 3), torch.zeros(2, 1))]
+    with pytest.raises(ValueError, match="needs total_steps"):
+        _run(batches, 1, warmup_steps=5, lr_decay="cosine")  # warmup alone would not notice

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import math
+
 import torch
 import torch.nn.functional as F
 
@@ -139,11 +141,12 @@ def sampled_softmax_loss(
 ) -> torch.Tensor:
     """Cross-entropy over the target and ``n_negatives`` items shared by the batch.
 
-    Negatives are drawn uniformly (the logQ correction is then a constant and is omitted), or
-    from ``exp(log_q)`` (e.g. item popularity), in which case every logit, the target's
-    included, is corrected by ``- log_q`` (Yi et al., RecSys 2019), so the sampled loss
-    estimates the full softmax rather than one that favours rare items. Negatives that equal
-    a row's target are masked out.
+    Negatives are drawn uniformly (the logQ correction is then the same constant for every
+    negative and is omitted), or from ``exp(log_q)`` (e.g. item popularity), in which case each
+    negative's logit is corrected by ``- log(n_negatives * q_j)`` (the sampled-softmax
+    estimator of Bengio & Senecal; Blanc & Rendle, 2018): the target is always present, not
+    drawn, so its logit stays as it is, and the loss estimates the full softmax instead of
+    one that pushes popular items down. Negatives that equal a row's target are masked out.
 
     Parameters
     ----------
@@ -154,13 +157,14 @@ def sampled_softmax_loss(
     n_negatives : int
     generator : torch.Generator, optional
     log_q : (n_items,), optional
-        Log-probabilities of sampling each item (must sum to 1 in probability).
+        Log-probabilities of sampling each item (summing to 1 in probability); best kept on
+        the CPU, where the negatives are drawn.
     """
     neg = sample_negatives(item_matrix.shape[0], n_negatives, log_q, generator).to(query.device)
     pos, negs = _sampled_logits(query, targets, item_matrix, bias, neg)
     if log_q is not None:
-        pos = pos - log_q[targets - 1, None]
-        negs = negs - log_q[neg][None, :]
+        correction = log_q.to(negs.device)[neg] + math.log(n_negatives)  # (K,)
+        negs = negs - correction[None, :].to(negs.dtype)
     logits = torch.cat([pos, negs], dim=1).float()  # (N, 1 + K)
     return F.cross_entropy(logits, torch.zeros(len(targets), dtype=torch.long, device=query.device))
 
@@ -184,11 +188,13 @@ def gbce_loss(
     """
     if not 0.0 <= t <= 1.0:
         raise ValueError(f"gbce t must be in [0, 1], got {t}")
+    if n_negatives < 1:
+        raise ValueError(f"n_negatives must be >= 1, got {n_negatives}")
     n_items = item_matrix.shape[0]
     neg = sample_negatives(n_items, n_negatives, None, generator).to(query.device)
     pos, negs = _sampled_logits(query, targets, item_matrix, bias, neg)
     alpha = n_negatives / max(1, n_items - 1)
-    beta = alpha * (t * (1.0 - 1.0 / alpha) + 1.0 / alpha)
+    beta = 1.0 - t * (1.0 - alpha)  # = alpha * (t * (1 - 1/alpha) + 1/alpha), without 1/alpha
     pos_term = -beta * F.logsigmoid(pos.float()).squeeze(1)  # (N,)
     neg_term = -F.logsigmoid(-negs.float()).sum(1)  # (N,); masked -inf -> log 1 = 0
     return (pos_term + neg_term).mean()

@@ -54,7 +54,6 @@ class NeuralSequentialRecommender(Recommender):
     """
 
     _renamed_parameters = {"lr": "learning_rate", "max_len": "max_prompt_items"}
-    _log_q = None  # popularity sampling's log-probabilities, set for the length of a fit
 
     # ------------------------------------------------------------------ catalogue
     @property
@@ -75,8 +74,18 @@ class NeuralSequentialRecommender(Recommender):
             )
         if self.negative_sampling == "popularity" and self.loss != "sampled_softmax":
             raise ValueError("negative_sampling='popularity' needs loss='sampled_softmax'")
-        if not 0.0 <= self.gbce_t <= 1.0:
-            raise ValueError(f"gbce_t must be in [0, 1], got {self.gbce_t!r}")
+        if (
+            isinstance(self.gbce_t, bool)
+            or not isinstance(self.gbce_t, (int, float, np.number))
+            or not 0.0 <= self.gbce_t <= 1.0
+        ):
+            raise ValueError(f"gbce_t must be a number in [0, 1], got {self.gbce_t!r}")
+        if self.loss != "softmax" and (
+            isinstance(self.n_negatives, bool)
+            or not isinstance(self.n_negatives, (int, np.integer))
+            or self.n_negatives < 1
+        ):
+            raise ValueError(f"n_negatives must be a positive integer, got {self.n_negatives!r}")
         if (
             self.item_embeddings is not None
             and not self.freeze_text
@@ -188,7 +197,7 @@ class NeuralSequentialRecommender(Recommender):
         """Model input for scoring the next item of each prompt, (n, max_prompt_items)."""
         return pad_left(sequences, self.max_prompt_items)
 
-    def _loss(self, module, batch, generator):
+    def _loss(self, module, batch, generator, log_q=None):
         inputs, targets = batch
         hidden = module(inputs)  # (B, T, H)
         where = targets != 0
@@ -208,7 +217,7 @@ class NeuralSequentialRecommender(Recommender):
             )
         return sampled_softmax_loss(
             query, targets[where], items, module.head.bias, self.n_negatives, generator,
-            log_q=self._log_q,
+            log_q=log_q,
         )  # fmt: skip
 
     # ------------------------------------------------------------------ fit
@@ -271,10 +280,11 @@ class NeuralSequentialRecommender(Recommender):
             or self.mixed_precision is True
         )
         batches = self._training_batches(sequences, gen, device)  # sets _n_training_sequences
-        self._log_q = None
+        log_q = None
         if self.loss == "sampled_softmax" and self.negative_sampling == "popularity":
-            # Sampling distribution: counts among the training targets (+1: every item can
-            # be drawn), as log-probabilities for the logQ correction.
+            # Sampling distribution: each item's count in the training sessions after their
+            # first item, +1 so that every item can be drawn; kept on the CPU, where the
+            # negatives are drawn (no device sync per batch).
             counts = (
                 np.bincount(
                     np.concatenate([s[1:] for s in sequences if len(s) >= 2]) - 1,
@@ -282,8 +292,8 @@ class NeuralSequentialRecommender(Recommender):
                 )
                 + 1.0
             )
-            self._log_q = torch.from_numpy(np.log(counts / counts.sum())).float().to(device)
-        steps_per_epoch = -(-self._n_training_sequences // self.batch_size)
+            log_q = torch.from_numpy(np.log(counts / counts.sum())).float()
+        steps_per_epoch = max(1, -(-self._n_training_sequences // self.batch_size))
         config = TrainConfig(
             epochs=epochs, lr=self.learning_rate, weight_decay=self.weight_decay, clip_norm=self.clip_norm,
             patience=self.patience or epochs, device=device, mixed_precision=mp,
@@ -293,7 +303,7 @@ class NeuralSequentialRecommender(Recommender):
             total_steps=self.epochs * steps_per_epoch,  # a refit keeps the first run's schedule
         )  # fmt: skip
         history = train_module(
-            module, batches, lambda mod, b: self._loss(mod, b, gen), validate, config
+            module, batches, lambda mod, b: self._loss(mod, b, gen, log_q), validate, config
         )
         history.sequences_per_epoch = self._n_training_sequences
         return history

@@ -57,7 +57,8 @@ _COMMON_DOC = """
     n_negatives : int, default=256
     negative_sampling : {"uniform", "popularity"}, default="uniform"
         How ``loss="sampled_softmax"`` draws its negatives: uniformly, or in proportion to
-        each item's count among the training targets, with the logQ correction.
+        each item's count in the training sessions (after their first item, plus one), with
+        the logQ correction of the negatives' logits.
     gbce_t : float, default=0.75
         gBCE's calibration in [0, 1] (0 = plain binary cross-entropy).
     head : {"projection", "linear", "dot"}, default="projection"

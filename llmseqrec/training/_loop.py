@@ -119,8 +119,11 @@ def train_module(
         lr=config.lr,
     )
     scheduler = None
+    if config.lr_decay not in LR_DECAYS:
+        raise ValueError(f"lr_decay must be one of {LR_DECAYS}, got {config.lr_decay!r}")
+    if config.lr_decay != "none" and not config.total_steps:
+        raise ValueError(f"lr_decay={config.lr_decay!r} needs total_steps >= 1")
     if config.warmup_steps or config.lr_decay != "none":
-        lr_factor(0, config.warmup_steps, config.lr_decay, config.total_steps)  # validates
         scheduler = torch.optim.lr_scheduler.LambdaLR(
             optimizer,
             lambda step: lr_factor(step, config.warmup_steps, config.lr_decay, config.total_steps),
