@@ -22,13 +22,12 @@ script that patched the head in place: ``identity_head`` = ``linear``, ``dot_hea
 
 import argparse
 import json
-import os
-import platform
 import time
 
 import torch
 
 from llmseqrec import SASRec
+from llmseqrec.benchmark import machine_info, machine_line
 from llmseqrec.data import temporal_split
 from llmseqrec.datasets import load_beauty
 from llmseqrec.evaluation import evaluate
@@ -69,15 +68,9 @@ args = parser.parse_args()
 
 
 def machine() -> str:
-    """E.g. "2 CPU cores, AMD EPYC 9B14, no GPU" (the load is recorded by whoever times)."""
-    model = platform.processor() or platform.machine()
-    try:
-        with open("/proc/cpuinfo") as f:
-            model = next(line.split(":", 1)[1].strip() for line in f if "model name" in line)
-    except (OSError, StopIteration):
-        pass
-    gpu = torch.cuda.get_device_name() if torch.cuda.is_available() else "no GPU"
-    return f"{os.cpu_count()} CPU cores, {model}, {gpu}"
+    """The machine line every benchmark records (CPU, memory, GPU, torch, llmseqrec)."""
+    return machine_line(machine_info())
+
 
 params = dict(
     emb_dim=64, n_layers=2, n_heads=2, dropout=0.2, max_prompt_items=20, learning_rate=1e-3,

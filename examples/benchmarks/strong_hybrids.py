@@ -26,14 +26,13 @@ from __future__ import annotations
 
 import argparse
 import json
-import os
-import platform
 import time
 
 import numpy as np
 import torch
 
 from llmseqrec import LLM2SASRec, LLMSeqSim, PopularitySwitch, ScoreFusion
+from llmseqrec.benchmark import machine_info, machine_line
 from llmseqrec.benchmark._config import read_params_from
 from llmseqrec.data import temporal_folds, temporal_split
 from llmseqrec.datasets import load_beauty
@@ -51,14 +50,8 @@ WEIGHTS = (0.0, 0.1, 0.2, 0.3, 0.4, 0.5, 0.6, 0.7, 0.8, 1.0)  # 0: LLM2SASRec al
 
 
 def machine() -> str:
-    model = platform.processor() or platform.machine()
-    try:
-        with open("/proc/cpuinfo") as f:
-            model = next(line.split(":", 1)[1].strip() for line in f if "model name" in line)
-    except (OSError, StopIteration):
-        pass
-    gpu = torch.cuda.get_device_name() if torch.cuda.is_available() else "no GPU"
-    return f"{os.cpu_count()} CPU cores, {model}, {gpu}"
+    """The machine line every benchmark records (CPU, memory, GPU, torch, llmseqrec)."""
+    return machine_line(machine_info())
 
 
 def parts(train, items, seed):

@@ -65,6 +65,13 @@ class NeuralSequentialRecommender(Recommender):
             else "train"
         )
 
+    def _check_integer(self, name: str, minimum: int) -> None:
+        """Raise unless parameter ``name`` is an integer (not a bool) of at least ``minimum``."""
+        value = getattr(self, name)
+        if isinstance(value, bool) or not isinstance(value, (int, np.integer)) or value < minimum:
+            kind = "a positive" if minimum == 1 else "a non-negative"
+            raise ValueError(f"{name} must be {kind} integer, got {value!r}")
+
     def _check_params(self):
         if self.loss not in LOSSES:
             raise ValueError(f"loss must be one of {LOSSES}, got {self.loss!r}")
@@ -80,12 +87,8 @@ class NeuralSequentialRecommender(Recommender):
             or not 0.0 <= self.gbce_t <= 1.0
         ):
             raise ValueError(f"gbce_t must be a number in [0, 1], got {self.gbce_t!r}")
-        if self.loss != "softmax" and (
-            isinstance(self.n_negatives, bool)
-            or not isinstance(self.n_negatives, (int, np.integer))
-            or self.n_negatives < 1
-        ):
-            raise ValueError(f"n_negatives must be a positive integer, got {self.n_negatives!r}")
+        if self.loss != "softmax":
+            self._check_integer("n_negatives", 1)
         if (
             self.item_embeddings is not None
             and not self.freeze_text
@@ -95,9 +98,7 @@ class NeuralSequentialRecommender(Recommender):
                 f"reduction must be one of {REDUCTIONS} when item_embeddings is set, got {self.reduction!r}"
             )
         for name in ("emb_dim", "max_prompt_items", "epochs", "batch_size"):
-            value = getattr(self, name)
-            if isinstance(value, bool) or not isinstance(value, (int, np.integer)) or value < 1:
-                raise ValueError(f"{name} must be a positive integer, got {value!r}")
+            self._check_integer(name, 1)
         if self.val_split not in ("random", "temporal"):
             raise ValueError(f"val_split must be 'random' or 'temporal', got {self.val_split!r}")
         if not isinstance(self.dual_view, (bool, np.bool_)):
@@ -112,14 +113,7 @@ class NeuralSequentialRecommender(Recommender):
             raise ValueError(f"dropout must be in [0, 1), got {self.dropout}")
         if self.head not in HEADS:
             raise ValueError(f"head must be one of {HEADS}, got {self.head!r}")
-        if (
-            isinstance(self.warmup_steps, bool)
-            or not isinstance(self.warmup_steps, (int, np.integer))
-            or self.warmup_steps < 0
-        ):
-            raise ValueError(
-                f"warmup_steps must be a non-negative integer, got {self.warmup_steps!r}"
-            )
+        self._check_integer("warmup_steps", 0)
         if self.lr_decay not in LR_DECAYS:
             raise ValueError(f"lr_decay must be one of {LR_DECAYS}, got {self.lr_decay!r}")
         examples = getattr(self, "training_examples", "positions")

@@ -187,12 +187,7 @@ class SASRec(NeuralSequentialRecommender):
         ):
             if getattr(self, name) not in allowed:
                 raise ValueError(f"{name} must be one of {allowed}, got {getattr(self, name)!r}")
-        if (
-            isinstance(self.ffn_scale, bool)
-            or not isinstance(self.ffn_scale, (int, np.integer))
-            or self.ffn_scale < 1
-        ):
-            raise ValueError(f"ffn_scale must be a positive integer, got {self.ffn_scale!r}")
+        self._check_integer("ffn_scale", 1)
 
     def _build_encoder(self, n_items, item_embedding, generator):
         config = lnn.SASRecConfig(
