@@ -127,8 +127,12 @@ def _decode_param(value, arrays: dict):
 
 
 def _construct(cls, params: dict):
-    """``cls(**params)``; names an older version saved under are mapped without a warning."""
-    return cls(**current_names(cls, params))
+    """``cls(**params)``; names an older version saved under are mapped without a warning,
+    and parameters added since the save take the value that reproduces the behaviour from
+    before they existed where the default no longer does (``cls._value_before_added``)."""
+    params = current_names(cls, params)
+    before = getattr(cls, "_value_before_added", {})
+    return cls(**{**{k: v for k, v in before.items() if k not in params}, **params})
 
 
 def _versions() -> dict:

@@ -480,3 +480,39 @@ def test_same_spec_reads_renamed_component_parameters():
     changed = json.loads(json.dumps(new))
     changed["params_from_params"]["item_embeddings"]["item_embeddings"] = "w.npz"
     assert not _same_spec(old, changed)
+
+
+def test_a_changed_library_default_makes_old_runs_stale_until_the_old_value_is_pinned(tmp_path):
+    cfg = load_config({**BASE, "seeds": [0], "models": {"SKNN": {"sampling": "random"}}})
+    run_benchmark(cfg, tmp_path / "r", log=lambda *_: None)
+    # Rewrite the record as if it had been fitted when SKNN's default k was 7: the TOML is
+    # unchanged, but its effective configuration is not, so the run must not be resumed.
+    record = tmp_path / "r" / "runs" / "SKNN__seed0.json"
+    run = json.loads(record.read_text())
+    assert run["params"]["k"] != "7"
+    run["params"]["k"] = "7"
+    record.write_text(json.dumps(run))
+    with pytest.raises(ResultsDirectoryError, match="default that changed"):
+        run_benchmark(cfg, tmp_path / "r", log=lambda *_: None)
+    # Nor is it reported in the tables of a call that fits nothing.
+    with pytest.raises(ResultsDirectoryError, match="no finished run"):
+        run_benchmark(cfg, tmp_path / "r", log=lambda *_: None, only=set())
+    # Pinning the old value in the configuration resumes the old run.
+    logs = []
+    pinned = load_config({**BASE, "seeds": [0], "models": {"SKNN": {"sampling": "random", "k": 7}}})
+    summary = run_benchmark(pinned, tmp_path / "r", log=logs.append)
+    assert sum("skipped (resume)" in line for line in logs) == 1
+    assert "SKNN" in set(summary["model"])
+
+
+def test_parameters_a_run_predates_count_as_their_behaviour_from_before(tmp_path):
+    from llmseqrec.benchmark._runner import _same_params
+
+    current = {k: repr(v) for k, v in __import__("llmseqrec").SASRec().get_params().items()}
+    recorded = {k: v for k, v in current.items() if k != "block"}  # a run from before `block`
+    # `block` did not exist: the run used pre-LN blocks, which is no longer the default.
+    assert not _same_params(recorded, current, "SASRec")
+    assert _same_params(recorded, {**current, "block": repr("pre_ln")}, "SASRec")
+    # A parameter whose default kept the old behaviour (dual_view=False) is not in the way.
+    recorded = {**recorded, "block": repr("post_ln")}
+    assert _same_params({k: v for k, v in recorded.items() if k != "dual_view"}, current, "SASRec")

@@ -121,7 +121,12 @@ def test_nested_params_clone_and_prefit():
     pre = EmbeddingEnsemble(first=fitted, second=MostPopular().fit(train), prefit=True).fit(train)
     assert pre.parts_["first"] is fitted
     with pytest.raises(llmseqrec.exceptions.NotFittedError):
-        EmbeddingEnsemble(first=SKNN(), second=MostPopular(), prefit=True).fit(train)
+        EmbeddingEnsemble(first=SKNN(), second=MostPopular(), prefit=True, rank=3).fit(train)
+    # The default rank="auto" with prefit parts: clones are fitted on the folds, the
+    # prefit parts serve the final model.
+    auto = EmbeddingEnsemble(first=fitted, second=MostPopular().fit(train), prefit=True).fit(train)
+    assert auto.parts_["first"] is fitted and auto.rank_ in auto.rank_grid
+    assert not hasattr(fitted, "selection_")
 
 
 def test_auto_threshold_chosen_on_validation_folds():
@@ -129,8 +134,8 @@ def test_auto_threshold_chosen_on_validation_folds():
     model = PopularitySwitch(
         popular=SKNN(k=20, sample_size=100), unpopular=MostPopular(), quantile="auto"
     ).fit(train)
-    assert model.quantile_ in (0.25, 0.5, 0.75)
-    assert set(model.selection_["validation_ndcg20"]) == {"0.25", "0.5", "0.75"}
+    assert model.quantile_ in model.quantile_grid
+    assert set(model.selection_["validation_ndcg20"]) == {str(q) for q in model.quantile_grid}
     ens = EmbeddingEnsemble(
         first=MostPopular(), second=SKNN(k=20, sample_size=100), rank="auto", rank_grid=(0, 5)
     ).fit(train)
@@ -150,3 +155,49 @@ def test_llmseqsim_vsknn_switch_saves_and_loads(tmp_path):
     model.save(tmp_path / "h")
     loaded = llmseqrec.load(tmp_path / "h")
     assert (loaded.predict(prompts, k=10) == model.predict(prompts, k=10)).all()
+
+
+def test_default_grids_hold_each_part_alone_so_auto_can_fall_back_to_it():
+    train, prompts, _, _ = synthetic_data("str")
+    knn, pop = SKNN(k=20, sample_size=100).fit(train), MostPopular().fit(train)
+    switch = PopularitySwitch(popular=knn, unpopular=pop, prefit=True)
+    assert switch.quantile == "auto" and {0.0, 1.0} <= set(switch.quantile_grid)
+    alone = switch.set_params(quantile=0.0).fit(train).predict(prompts, k=10)
+    assert [list(r) for r in alone] == [list(r) for r in knn.predict(prompts, k=10)]
+    ens = EmbeddingEnsemble(first=knn, second=pop, prefit=True)
+    assert ens.rank == "auto" and {0, 20} <= set(ens.rank_grid)
+    alone = ens.set_params(rank=0).fit(train).predict(prompts, k=10)
+    assert [list(r) for r in alone] == [list(r) for r in pop.predict(prompts, k=10)]
+    filt = PopularityDiversityFilter(recommender=knn, prefit=True)
+    assert filt.popularity_quantile == "auto" and None in filt.quantile_grid
+    alone = filt.set_params(popularity_quantile=None).fit(train).predict(prompts, k=10)
+    assert [list(r) for r in alone] == [list(r) for r in knn.predict(prompts, k=10)]
+
+
+def test_score_fusion_chooses_its_weights_on_folds_and_saves_them(tmp_path):
+    from llmseqrec.hybrids.fusion import simplex_grid
+
+    assert simplex_grid(2, 4) == [(0.0, 1.0), (0.25, 0.75), (0.5, 0.5), (0.75, 0.25), (1.0, 0.0)]
+    grid3 = simplex_grid(3)
+    assert len(grid3) == 15 and all(abs(sum(g) - 1) < 1e-12 for g in grid3)
+    assert {(1.0, 0.0, 0.0), (0.0, 1.0, 0.0), (0.0, 0.0, 1.0)} <= set(grid3)
+    train, prompts, _, _ = synthetic_data("str")
+    fusion = ScoreFusion(models=[("pop", MostPopular()), ("knn", SKNN(k=20, sample_size=100))]).fit(
+        train
+    )
+    assert fusion.weights == "auto" and tuple(fusion.weights_) in simplex_grid(2)
+    scores = fusion.selection_["validation_ndcg20"]
+    assert len(scores) == 11 and max(scores.values()) == scores[str(tuple(fusion.weights_))]
+    # Fixed weights equal to the chosen ones give the same lists; a saved model keeps them.
+    fixed = ScoreFusion(
+        models=[("pop", MostPopular()), ("knn", SKNN(k=20, sample_size=100))],
+        weights=list(fusion.weights_),
+    ).fit(train)
+    assert [list(r) for r in fixed.predict(prompts, k=10)] == [
+        list(r) for r in fusion.predict(prompts, k=10)
+    ]
+    fusion.save(tmp_path / "f")
+    loaded = llmseqrec.load(tmp_path / "f")
+    assert loaded.weights_ == fusion.weights_
+    with pytest.raises(ValueError, match="'auto'"):
+        ScoreFusion(models=[("pop", MostPopular())], weights="best").fit(train)

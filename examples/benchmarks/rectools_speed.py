@@ -105,7 +105,19 @@ def ours(split) -> dict:
     )
     out = {}
     for name, model in (
-        ("SASRec", SASRec(**common)),
+        # the architecture of the published timings (llmseqrec 0.1's defaults)
+        (
+            "SASRec",
+            SASRec(
+                **common,
+                head="projection",
+                position_origin="last",
+                block="pre_ln",
+                ffn_scale=1,
+                activation="relu",
+                init="xavier",
+            ),
+        ),  # fmt: skip
         ("BERT4Rec", BERT4Rec(n_masked_copies=1, last_item_copy=False, mask_prob=0.15, **common)),
     ):
         model.fit(split.train)

@@ -18,6 +18,14 @@ cases::
 
     python examples/benchmarks/strong_hybrids.py --data-dir ../shared/data/beauty
 
+With ``--protocol P2`` the same runs on leave-one-out (benchmark-protocol.md, "P2"): the
+settings are chosen on the validation target (each user's second-last item, trained without
+it), the test figures on the last item, with the published P2 history length
+(``--max-prompt-items 50``)::
+
+    python examples/benchmarks/strong_hybrids.py --data-dir ../shared/data/beauty \
+        --protocol P2 --max-prompt-items 50 --out examples/benchmarks/results/strong_hybrids_p2.jsonl
+
 One JSON line per fold selection and per seed is appended to ``--out`` (default
 ``examples/benchmarks/results/strong_hybrids.jsonl``).
 """
@@ -34,7 +42,7 @@ import torch
 from llmseqrec import LLM2SASRec, LLMSeqSim, PopularitySwitch, ScoreFusion
 from llmseqrec.benchmark import machine_info, machine_line
 from llmseqrec.benchmark._config import read_params_from
-from llmseqrec.data import temporal_folds, temporal_split
+from llmseqrec.data import leave_one_out_split, temporal_folds, temporal_split
 from llmseqrec.datasets import load_beauty
 from llmseqrec.evaluation import evaluate
 from llmseqrec.metrics import ndcg_at_k
@@ -54,9 +62,11 @@ def machine() -> str:
     return machine_line(machine_info())
 
 
-def parts(train, items, seed):
+def parts(train, items, seed, max_prompt_items=20):
     """(LLM2SASRec, LLMSeqSim), both fitted on ``train``."""
-    sequential = LLM2SASRec(**STRONG, random_state=seed).fit(train, item_metadata=items)
+    sequential = LLM2SASRec(**STRONG, max_prompt_items=max_prompt_items, random_state=seed).fit(
+        train, item_metadata=items
+    )
     similarity = LLMSeqSim(**read_params_from(LLMSEQSIM_PARAMS)).fit(train, item_metadata=items)
     return sequential, similarity
 
@@ -80,11 +90,22 @@ def main() -> None:
     parser.add_argument("--data-dir", required=True)
     parser.add_argument("--seeds", default="0,1,2")
     parser.add_argument("--out", default="examples/benchmarks/results/strong_hybrids.jsonl")
+    parser.add_argument("--protocol", choices=("P1", "P2"), default="P1")
+    parser.add_argument("--max-prompt-items", type=int, default=20)
     args = parser.parse_args()
     data = load_beauty(args.data_dir)
-    split = temporal_split(data.interactions)
+    if args.protocol == "P2":
+        split = leave_one_out_split(data.interactions)
+        folds = [leave_one_out_split(data.interactions, validation=True)]
+    else:
+        split = temporal_split(data.interactions)
+        folds = temporal_folds(split, n_folds=3)
     items = data.items
-    common = {"date": time.strftime("%Y-%m-%d"), "machine": machine(), "torch": torch.__version__}
+    common = {
+        "date": time.strftime("%Y-%m-%d"), "machine": machine(), "torch": torch.__version__,
+        "protocol": args.protocol, "max_prompt_items": args.max_prompt_items,
+    }  # fmt: skip
+    ks = (10, 20) if args.protocol == "P2" else (20,)
 
     def write(record):
         print(json.dumps(record), flush=True)
@@ -93,22 +114,24 @@ def main() -> None:
 
     # 1. Settings on the validation folds (seed 0).
     scores = {("switch", q): [] for q in QUANTILES} | {("fusion", w): [] for w in WEIGHTS}
-    for fold in temporal_folds(split, n_folds=3):
-        sequential, similarity = parts(fold.train, items, seed=0)
+    for fold in folds:
+        sequential, similarity = parts(
+            fold.train, items, seed=0, max_prompt_items=args.max_prompt_items
+        )
         for (kind, value), found in scores.items():
             hybrid = (switch if kind == "switch" else fusion)(sequential, similarity, value)
             recs = hybrid.fit(fold.train, item_metadata=items).predict(fold.test.prompts, k=20)
-            found.append(ndcg_at_k([list(r) for r in recs], fold.test.targets, 20))
+            found.append(ndcg_at_k([list(r) for r in recs], fold.test.targets, ks[0]))
     means = {f"{kind}={value}": float(np.mean(v)) for (kind, value), v in scores.items()}
     best_q = max(QUANTILES, key=lambda q: np.mean(scores[("switch", q)]))
     best_w = max(WEIGHTS, key=lambda w: np.mean(scores[("fusion", w)]))
-    write({**common, "stage": "folds", "validation_ndcg20": means, "quantile": best_q,
+    write({**common, "stage": "folds", f"validation_ndcg{ks[0]}": means, "quantile": best_q,
            "weight": best_w})  # fmt: skip
 
     # 2. Test figures at the chosen settings, per seed.
     for seed in [int(s) for s in args.seeds.split(",")]:
         start = time.time()
-        sequential, similarity = parts(split.train, items, seed)
+        sequential, similarity = parts(split.train, items, seed, args.max_prompt_items)
         fit_s = time.time() - start
         models = {
             "LLM2SASRec": sequential,

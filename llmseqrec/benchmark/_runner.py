@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import ast
 import json
 import os
 import re
@@ -135,12 +136,75 @@ def _same_spec(a: dict | None, b: dict) -> bool:
     return canonical(a) == canonical(b)
 
 
-def _finished_runs(runs_dir: Path, label: str, spec_json: dict) -> list[dict]:
+def _effective_params(model) -> dict:
+    """The parameters a run is recorded with (``repr`` of each, as in the run files)."""
+    return {k: repr(v) for k, v in model.get_params(deep=False).items()}
+
+
+def _same_params(recorded: dict | None, current: dict, model_name: str) -> bool:
+    """Whether a run's recorded effective parameters are the ones the spec gives now.
+
+    The spec alone is not enough: a TOML that leaves a parameter at its default gets the
+    new default when the library's default changes, and its old runs are then stale.
+    Parameters the run predates count as the value that reproduces the behaviour from
+    before they existed: the class's ``_value_before_added`` where that is no longer the
+    default, else the current value (defaults of new parameters keep the old behaviour).
+    Values are read under the current parameter names, except those of old names whose
+    values changed meaning with the rename (``_renamed_with_new_meaning``: LLMSeqSim's
+    ``embeddings=None`` was the default encoder, ``item_embeddings="default"`` now), which
+    are not compared. ``random_state`` is the seed, compared through the run file's name.
+    """
+    if recorded is None:  # runs written before effective parameters were recorded
+        return True
+    cls = get_class(model_name)
+    new_meaning = getattr(cls, "_renamed_with_new_meaning", ())
+    recorded = current_names(cls, {k: v for k, v in recorded.items() if k not in new_meaning})
+    before = getattr(cls, "_value_before_added", {})
+    for name, value in current.items():
+        if name == "random_state":
+            continue
+        if name in recorded:
+            if not _same_value(recorded[name], value):
+                return False
+        elif name in before and not _same_value(repr(before[name]), value):
+            return False
+    return True
+
+
+def _same_value(a: str, b: str) -> bool:
+    """Two recorded ``repr`` strings name one value (a TOML list is the default's tuple)."""
+    if a == b:
+        return True
+    try:
+        return _as_tuples(ast.literal_eval(a)) == _as_tuples(ast.literal_eval(b))
+    except (ValueError, SyntaxError, TypeError, MemoryError, RecursionError):
+        return False
+
+
+def _as_tuples(value):
+    if isinstance(value, (list, tuple)):
+        return tuple(_as_tuples(v) for v in value)
+    if isinstance(value, dict):
+        return {k: _as_tuples(v) for k, v in value.items()}
+    return value
+
+
+def _same_run(result: dict, spec_json: dict, params: dict) -> bool:
+    """Whether a run file holds a fit of this spec: the same model with the same effective
+    parameters (for runs recorded before those were written, the same spec)."""
+    if result.get("params") is None:
+        return _same_spec(result.get("spec"), spec_json)
+    return result.get("model", spec_json["model"]) == spec_json["model"] and _same_params(
+        result["params"], params, spec_json["model"]
+    )
+
+
+def _finished_runs(runs_dir: Path, label: str, spec_json: dict, params: dict) -> list[dict]:
     """The finished runs of ``label`` at exactly this configuration, ordered by seed."""
     found = []
     for path in runs_dir.glob(f"{_safe(label)}__seed*.json"):
         result = json.loads(path.read_text())
-        if result.get("label") == label and _same_spec(result.get("spec"), spec_json):
+        if result.get("label") == label and _same_run(result, spec_json, params):
             found.append(result)
     return sorted(found, key=lambda r: (r["seed"] is None, r["seed"] or 0))
 
@@ -149,11 +213,14 @@ def _fit_or_resume(spec, seed, spec_json, runs_dir, split, data, config, overwri
     """Fit ``spec`` at ``seed`` unless an identical finished run is on file."""
     run_file = runs_dir / f"{_safe(spec.label)}__seed{seed}.json"
     result = json.loads(run_file.read_text()) if run_file.exists() else None
-    if result is not None and not _same_spec(result.get("spec"), spec_json):
+    params = _effective_params(build_model(spec))
+    if result is not None and not _same_run(result, spec_json, params):
         if not overwrite:
             raise ResultsDirectoryError(
-                f"{run_file} is a finished run of a different '{spec.label}' configuration; "
-                "use another label or directory, or pass overwrite=True"
+                f"{run_file} is a finished run of a different '{spec.label}' configuration "
+                "(other parameters, or a library default that changed since: pin the old "
+                "values in the configuration to keep it); use another label or directory, "
+                "or pass overwrite=True"
             )
         result = None
     if result is not None:
@@ -255,7 +322,8 @@ def run_benchmark(
                 )
         # The tables hold every finished run of this configuration on file, whichever seeds
         # or models this invocation fitted (so `--only`/`--seeds` never shrink them).
-        for result in _finished_runs(runs_dir, spec.label, spec_json):
+        params = _effective_params(build_model(spec))
+        for result in _finished_runs(runs_dir, spec.label, spec_json, params):
             seed = result["seed"]
             if seed is not None:
                 seeds_on_file.setdefault(spec.label, []).append(seed)

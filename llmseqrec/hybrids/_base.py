@@ -109,13 +109,15 @@ class HybridRecommender(Recommender):
     # ------------------------------------------------------------------ selection on folds
     def _select_on_folds(self, param: str, grid, sequences, item_metadata, n_folds: int = 3):
         """Choose ``param`` from ``grid`` by mean NDCG@20 on forward-chaining folds of the
-        (chronologically ordered) training sessions; the test set is never seen."""
+        (chronologically ordered) training sessions; the test set is never seen. Unfitted
+        clones of the parts are fitted on each fold, also with ``prefit=True`` (whose parts
+        saw every training session)."""
         external = {i: self.item_index_.ids[s - 1] for i, s in enumerate(sequences)}
         split = Split(train=external, test=None, items=self.item_index_.ids)
         folds = temporal_folds(split, n_folds=n_folds)
         scores = {value: [] for value in grid}
         for fold in folds:
-            hybrid = clone(self).set_params(**{param: grid[0]})
+            hybrid = clone(self).set_params(**{param: grid[0]}, prefit=False)
             hybrid.fit(fold.train, item_metadata=self._fit_metadata)
             hybrid._score_cache = {}  # parts' scores do not depend on the value tried
             # _fit_hybrid sees what it sees inside fit: the item table as given (transient)

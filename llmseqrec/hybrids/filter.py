@@ -32,13 +32,16 @@ class PopularityDiversityFilter(HybridRecommender):
     ----------
     recommender : Recommender
         The model whose list is filtered (the paper: LLMSeqSim).
-    popularity_quantile : float, None or "auto", default=0.5
+    popularity_quantile : float, None or "auto", default="auto"
         ``"auto"`` chooses from ``quantile_grid`` by NDCG@20 on validation folds of the
-        training sessions.
+        training sessions (the recommender is fitted once more per fold). 0.1's default
+        was 0.5.
     diversity_quantile : float or None, default=None
     candidates : int, default=100
         The paper: 5 x 20.
-    quantile_grid : tuple, default=(0.25, 0.5, 0.75)
+    quantile_grid : tuple, default=(None, 0.25, 0.5, 0.75)
+        ``None`` (no popularity filter: the recommender's own list, when
+        ``diversity_quantile`` is None) lets the choice fall back to it.
     item_embeddings : None, "default", ItemTextEncoder, mapping, DataFrame, array or path, default=None
         Item text vectors for the diversity filter (any form of
         :func:`llmseqrec.text.item_embedding_matrix`); ``None`` = none of its own: use the
@@ -48,8 +51,8 @@ class PopularityDiversityFilter(HybridRecommender):
 
     _part_names = ("recommender",)
 
-    def __init__(self, recommender=None, popularity_quantile=0.5, diversity_quantile=None, candidates=100, item_embeddings=None,
-                 quantile_grid=(0.25, 0.5, 0.75), prefit=False, exclude_seen=True, handle_unknown="ignore", **deprecated):  # fmt: skip
+    def __init__(self, recommender=None, popularity_quantile="auto", diversity_quantile=None, candidates=100, item_embeddings=None,
+                 quantile_grid=(None, 0.25, 0.5, 0.75), prefit=False, exclude_seen=True, handle_unknown="ignore", **deprecated):  # fmt: skip
         self.recommender = recommender
         self.popularity_quantile = popularity_quantile
         self.diversity_quantile = diversity_quantile

@@ -6,7 +6,7 @@ import numpy as np
 
 from ._base import HybridRecommender
 
-__all__ = ["ScoreFusion", "ReciprocalRankFusion"]
+__all__ = ["ScoreFusion", "ReciprocalRankFusion", "simplex_grid"]
 
 
 class _ListHybrid(HybridRecommender):
@@ -45,16 +45,34 @@ class _ListHybrid(HybridRecommender):
         return super().set_params(**direct) if direct else self
 
     def _weights(self):
-        w = (
-            np.ones(len(self.models))
-            if self.weights is None
-            else np.asarray(self.weights, dtype=float)
-        )
+        weights = self.weights_ if isinstance(self.weights, str) else self.weights
+        w = np.ones(len(self.models)) if weights is None else np.asarray(weights, dtype=float)
         if len(w) != len(self.models):
             raise ValueError(
                 f"weights must have one value per model ({len(self.models)}), got {len(w)}"
             )
         return w
+
+
+def simplex_grid(n_models: int, steps: int | None = None) -> list[tuple]:
+    """Weight vectors on the simplex: every ``(w_1, ..., w_n)`` with ``w_i`` a multiple of
+    ``1 / steps`` summing to 1 (``steps`` 10 for two models, 4 for more), each model
+    alone included.
+
+    >>> simplex_grid(2, 4)
+    [(0.0, 1.0), (0.25, 0.75), (0.5, 0.5), (0.75, 0.25), (1.0, 0.0)]
+    """
+    steps = steps or (10 if n_models <= 2 else 4)
+
+    def compositions(total, parts):
+        if parts == 1:
+            yield (total,)
+            return
+        for first in range(total + 1):
+            for rest in compositions(total - first, parts - 1):
+                yield (first, *rest)
+
+    return [tuple(c / steps for c in combo) for combo in compositions(steps, n_models)]
 
 
 class ScoreFusion(_ListHybrid):
@@ -63,24 +81,50 @@ class ScoreFusion(_ListHybrid):
     Parameters
     ----------
     models : list of (str, Recommender)
-    weights : list of float, optional
+    weights : list of float, None or "auto", default="auto"
+        One weight per model; ``None`` weighs them equally. ``"auto"`` chooses from
+        ``weight_grid`` by NDCG@20 on validation folds of the training sessions (the parts
+        are fitted once more per fold): how much each part should count depends on the
+        data set. The chosen weights are in ``weights_``.
     normalization : {"minmax", "zscore"}, default="minmax"
         Applied per session over each model's finite scores; items a model cannot score
         contribute its minimum.
+    weight_grid : list of tuples, optional
+        Candidates for ``weights="auto"``; default :func:`simplex_grid` (steps of 0.1 for
+        two models, 0.25 for more), which holds each model alone.
     prefit, exclude_seen, handle_unknown
     """
 
     def __init__(
         self,
         models=(),
-        weights=None,
+        weights="auto",
         normalization="minmax",
+        weight_grid=None,
         prefit=False,
         exclude_seen=True,
         handle_unknown="ignore",
     ):
         self.models, self.weights, self.normalization = models, weights, normalization
+        self.weight_grid = weight_grid
         self.prefit, self.exclude_seen, self.handle_unknown = prefit, exclude_seen, handle_unknown
+
+    def _fit_hybrid(self, sequences, item_metadata):
+        if isinstance(self.weights, str) and self.weights != "auto":
+            raise ValueError(f"weights must be a list, None or 'auto', got {self.weights!r}")
+        self.weights_ = None if self.weights is None else self.weights
+        if self.weights == "auto":
+            grid = self.weight_grid or simplex_grid(len(self.models))
+            grid = [tuple(float(w) for w in g) for g in grid]
+            self.weights_ = self._select_on_folds("weights", grid, sequences, item_metadata)
+        if self.weights_ is not None:
+            self.weights_ = [float(w) for w in self.weights_]
+
+    def _hybrid_state(self):
+        return {"weights_": self.weights_}
+
+    def _set_hybrid_state(self, extra):
+        self.weights_ = extra.get("weights_", self.weights)
 
     @classmethod
     def _testing_instances(cls):

@@ -115,6 +115,8 @@ class LLMSeqSim(Recommender):
         self._take_renamed(deprecated)
 
     _renamed_parameters = {"embeddings": "item_embeddings", "max_prompt_length": "max_prompt_items"}
+    # 0.1's ``embeddings=None`` meant the default encoder (``item_embeddings="default"`` now).
+    _renamed_with_new_meaning = ("embeddings",)
 
     @classmethod
     def _translate_renamed(cls, params, stacklevel=3, warn=True):
