@@ -516,3 +516,29 @@ def test_parameters_a_run_predates_count_as_their_behaviour_from_before(tmp_path
     # A parameter whose default kept the old behaviour (dual_view=False) is not in the way.
     recorded = {**recorded, "block": repr("post_ln")}
     assert _same_params({k: v for k, v in recorded.items() if k != "dual_view"}, current, "SASRec")
+
+
+def test_components_inside_lists_are_built_score_fusion_from_a_configuration(tmp_path):
+    cfg = load_config(
+        {
+            **BASE,
+            "seeds": [0],
+            "models": {
+                "fusion": {
+                    "model": "ScoreFusion",
+                    "models": [
+                        ["knn", {"component": "SKNN", "k": 20, "sample_size": 100}],
+                        ["pop", {"component": "MostPopular"}],
+                    ],
+                    "weights": [1.0, 0.5],
+                }
+            },
+        }
+    )
+    from llmseqrec.benchmark._config import build_model
+
+    model = build_model(cfg.models[0])
+    assert [name for name, _ in model.models] == ["knn", "pop"]
+    assert type(model.models[0][1]).__name__ == "SKNN" and model.models[0][1].k == 20
+    summary = run_benchmark(cfg, tmp_path / "r", log=lambda *_: None)
+    assert "fusion" in set(summary["model"])

@@ -108,10 +108,13 @@ def _config_names(cls, params: dict, where: str) -> dict:
 
 
 def _resolve_value(value):
-    """``{"component": "ItemTextEncoder", ...}`` tables become component instances, and the
+    """``{"component": "ItemTextEncoder", ...}`` tables become component instances, also
+    inside lists (ScoreFusion's ``models = [["name", {component = ...}], ...]``), and the
     string ``"none"`` becomes ``None`` (TOML has no null)."""
     if isinstance(value, str) and value.lower() == "none":
         return None
+    if isinstance(value, list):
+        return [_resolve_value(v) for v in value]
     if isinstance(value, dict) and "component" in value:
         params = {}
         if "params_from" in value:  # e.g. the best parameters of a search
