@@ -542,3 +542,13 @@ def test_components_inside_lists_are_built_score_fusion_from_a_configuration(tmp
     assert type(model.models[0][1]).__name__ == "SKNN" and model.models[0][1].k == 20
     summary = run_benchmark(cfg, tmp_path / "r", log=lambda *_: None)
     assert "fusion" in set(summary["model"])
+
+
+def test_components_are_recorded_with_every_parameter():
+    from llmseqrec import SKNN, EmbeddingEnsemble, MostPopular
+    from llmseqrec.benchmark._runner import _effective_params
+
+    params = _effective_params(EmbeddingEnsemble(first=SKNN(), second=MostPopular()))
+    # scikit-learn's repr would write "SKNN()": its meaning would change with SKNN's defaults.
+    assert params["first"].startswith("SKNN(") and f"k={SKNN().k!r}" in params["first"]
+    assert params["rank"] == repr("auto")

@@ -46,7 +46,10 @@ VECS = {
 
 
 def _fit(**params):
-    return LLMSeqSim(item_embeddings=VECS, **params).fit([["a", "b"]])
+    # The raw vectors, a plain mean and cosine (0.1's defaults) unless a test says otherwise:
+    # these tests check the arithmetic against the vectors as given.
+    raw = {"reduction": None, "decay": None, "similarity": "cosine"}
+    return LLMSeqSim(item_embeddings=VECS, **{**raw, **params}).fit([["a", "b"]])
 
 
 def test_session_embedding_is_weighted_mean_with_duplicates_kept():

@@ -137,11 +137,30 @@ def _same_spec(a: dict | None, b: dict) -> bool:
 
 
 def _effective_params(model) -> dict:
-    """The parameters a run is recorded with (``repr`` of each, as in the run files)."""
-    return {k: repr(v) for k, v in model.get_params(deep=False).items()}
+    """The parameters a run is recorded with: ``repr`` of each value, components (hybrid
+    parts, encoders) written out with every parameter (:func:`_canonical`)."""
+    return {k: _canonical(v) for k, v in model.get_params(deep=False).items()}
 
 
-def _same_params(recorded: dict | None, current: dict, model_name: str) -> bool:
+def _canonical(value) -> str:
+    """``repr``, except that estimators list *every* parameter, sorted: scikit-learn's repr
+    omits those at their default, so it would change meaning when a default changes."""
+    if hasattr(value, "get_params") and not isinstance(value, type):
+        inner = ", ".join(
+            f"{k}={_canonical(v)}" for k, v in sorted(value.get_params(deep=False).items())
+        )
+        return f"{type(value).__name__}({inner})"
+    if isinstance(value, (list, tuple)) and any(
+        hasattr(v, "get_params") or isinstance(v, (list, tuple)) for v in value
+    ):
+        inner = ", ".join(_canonical(v) for v in value)
+        return f"[{inner}]" if isinstance(value, list) else f"({inner})"
+    return repr(value)
+
+
+def _same_params(
+    recorded: dict | None, current: dict, model_name: str, legacy: dict | None = None
+) -> bool:
     """Whether a run's recorded effective parameters are the ones the spec gives now.
 
     The spec alone is not enough: a TOML that leaves a parameter at its default gets the
@@ -153,6 +172,10 @@ def _same_params(recorded: dict | None, current: dict, model_name: str) -> bool:
     values changed meaning with the rename (``_renamed_with_new_meaning``: LLMSeqSim's
     ``embeddings=None`` was the default encoder, ``item_embeddings="default"`` now), which
     are not compared. ``random_state`` is the seed, compared through the run file's name.
+    Runs recorded before components were written out hold scikit-learn's ``repr`` of them
+    (``legacy``: the current model's, which omits parameters at today's defaults); such a
+    record matches when it equals either form, so a component whose defaults changed since
+    counts as stale even where its values did not (refit it to record the full form).
     """
     if recorded is None:  # runs written before effective parameters were recorded
         return True
@@ -164,7 +187,9 @@ def _same_params(recorded: dict | None, current: dict, model_name: str) -> bool:
         if name == "random_state":
             continue
         if name in recorded:
-            if not _same_value(recorded[name], value):
+            if not _same_value(recorded[name], value) and not (
+                legacy is not None and _same_value(recorded[name], legacy[name])
+            ):
                 return False
         elif name in before and not _same_value(repr(before[name]), value):
             return False
@@ -189,22 +214,29 @@ def _as_tuples(value):
     return value
 
 
-def _same_run(result: dict, spec_json: dict, params: dict) -> bool:
+def _same_run(result: dict, spec_json: dict, params: dict, legacy: dict | None = None) -> bool:
     """Whether a run file holds a fit of this spec: the same model with the same effective
     parameters (for runs recorded before those were written, the same spec)."""
     if result.get("params") is None:
         return _same_spec(result.get("spec"), spec_json)
     return result.get("model", spec_json["model"]) == spec_json["model"] and _same_params(
-        result["params"], params, spec_json["model"]
+        result["params"], params, spec_json["model"], legacy
     )
 
 
-def _finished_runs(runs_dir: Path, label: str, spec_json: dict, params: dict) -> list[dict]:
+def _recorded_forms(model) -> tuple[dict, dict]:
+    """(the full form recorded now, scikit-learn's ``repr`` recorded by earlier runs)."""
+    return _effective_params(model), {k: repr(v) for k, v in model.get_params(deep=False).items()}
+
+
+def _finished_runs(
+    runs_dir: Path, label: str, spec_json: dict, params: dict, legacy: dict | None = None
+) -> list[dict]:
     """The finished runs of ``label`` at exactly this configuration, ordered by seed."""
     found = []
     for path in runs_dir.glob(f"{_safe(label)}__seed*.json"):
         result = json.loads(path.read_text())
-        if result.get("label") == label and _same_run(result, spec_json, params):
+        if result.get("label") == label and _same_run(result, spec_json, params, legacy):
             found.append(result)
     return sorted(found, key=lambda r: (r["seed"] is None, r["seed"] or 0))
 
@@ -213,8 +245,8 @@ def _fit_or_resume(spec, seed, spec_json, runs_dir, split, data, config, overwri
     """Fit ``spec`` at ``seed`` unless an identical finished run is on file."""
     run_file = runs_dir / f"{_safe(spec.label)}__seed{seed}.json"
     result = json.loads(run_file.read_text()) if run_file.exists() else None
-    params = _effective_params(build_model(spec))
-    if result is not None and not _same_run(result, spec_json, params):
+    params, legacy = _recorded_forms(build_model(spec))
+    if result is not None and not _same_run(result, spec_json, params, legacy):
         if not overwrite:
             raise ResultsDirectoryError(
                 f"{run_file} is a finished run of a different '{spec.label}' configuration "
@@ -237,7 +269,7 @@ def _fit_or_resume(spec, seed, spec_json, runs_dir, split, data, config, overwri
             "model": spec.model,
             "seed": seed,
             "spec": spec_json,
-            "params": {k: repr(v) for k, v in model.get_params(deep=False).items()},
+            "params": _effective_params(model),
         }
     )
     _write_json(run_file, result)
@@ -322,8 +354,8 @@ def run_benchmark(
                 )
         # The tables hold every finished run of this configuration on file, whichever seeds
         # or models this invocation fitted (so `--only`/`--seeds` never shrink them).
-        params = _effective_params(build_model(spec))
-        for result in _finished_runs(runs_dir, spec.label, spec_json, params):
+        params, legacy = _recorded_forms(build_model(spec))
+        for result in _finished_runs(runs_dir, spec.label, spec_json, params, legacy):
             seed = result["seed"]
             if seed is not None:
                 seeds_on_file.setdefault(spec.label, []).append(seed)
