@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from pathlib import Path
 
 import numpy as np
@@ -21,6 +22,30 @@ def session_popularity(sequences: list[np.ndarray], n_items: int) -> np.ndarray:
     for seq in sequences:
         df[np.unique(seq)] += 1
     return df[1:] / max(len(sequences), 1)
+
+
+_PART_NAME = re.compile(r"[A-Za-z0-9_][A-Za-z0-9_.-]*")
+
+
+def check_part_name(name) -> str:
+    """A part name is a plain file name: letters, digits, ``_``, ``.``, ``-``, not starting
+    with ``.`` (so never ``..``, a separator or an absolute path); it names the part's
+    sub-directory of a saved hybrid."""
+    if not isinstance(name, str) or not _PART_NAME.fullmatch(name):
+        raise ValueError(
+            f"part name {name!r} is not a plain name (letters, digits, '_', '.', '-', not "
+            "starting with '.'): it names the part's folder when the hybrid is saved"
+        )
+    return name
+
+
+def part_directory(path, name) -> Path:
+    """``path/parts/name``, refusing a name that would leave ``path/parts``."""
+    root = (Path(path) / "parts").resolve()
+    target = (root / check_part_name(name)).resolve()
+    if target.parent != root:
+        raise ValueError(f"part {name!r} would be saved or loaded outside {root}")
+    return target
 
 
 class HybridRecommender(Recommender):
@@ -161,10 +186,10 @@ class HybridRecommender(Recommender):
 
     def _save_files(self, path) -> None:
         for name, part in self.parts_.items():
-            part.save(Path(path) / "parts" / name, overwrite=True)
+            part.save(part_directory(path, name), overwrite=True)
 
     def _load_files(self, path) -> None:
         from ..persistence import load
 
-        self.parts_ = {name: load(Path(path) / "parts" / name) for name in self._part_names}
+        self.parts_ = {name: load(part_directory(path, name)) for name in self._part_names}
         self._map_parts()

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from ._base import HybridRecommender
+from ._base import HybridRecommender, check_part_name
 
 __all__ = ["ScoreFusion", "ReciprocalRankFusion", "simplex_grid"]
 
@@ -20,6 +20,8 @@ class _ListHybrid(HybridRecommender):
         names = [n for n, _ in self.models]
         if len(set(names)) != len(names) or not names:
             raise ValueError("models must be a non-empty list of (unique name, recommender) pairs")
+        for name in names:
+            check_part_name(name)
         return dict(self.models)
 
     def get_params(self, deep=True):
