@@ -140,6 +140,27 @@ def check_fit_idempotent(estimator):
     assert _same(first, second), "a second fit changed the predictions"
 
 
+def check_global_random_state_untouched(estimator):
+    """``fit`` and ``predict`` leave numpy's, Python's and torch's global RNGs as they were."""
+    import random
+
+    import torch
+
+    est, train, prompts, _, items = _prepared(estimator)
+    # A first call imports what is imported lazily (some third-party modules draw from
+    # Python's RNG at import time); the second is the one that must leave no trace.
+    _fit(clone(est), train, items).predict(prompts, k=5)
+    states = (random.getstate(), np.random.get_state()[1].copy(), torch.random.get_rng_state())
+    _fit(est, train, items).predict(prompts, k=5)
+    assert random.getstate() == states[0], "fit/predict changed Python's global random state"
+    assert np.array_equal(np.random.get_state()[1], states[1]), (
+        "fit/predict changed numpy's global random state"
+    )
+    assert torch.equal(torch.random.get_rng_state(), states[2]), (
+        "fit/predict changed torch's global random state"
+    )
+
+
 def check_save_load(estimator):
     """``save`` + ``llmseqrec.load`` give identical predictions and scores."""
     from .persistence import load
@@ -267,6 +288,7 @@ CHECKS: tuple[Callable, ...] = (
     check_not_fitted_error,
     check_fit_returns_self,
     check_fit_idempotent,
+    check_global_random_state_untouched,
     check_save_load,
     check_string_ids,
     check_noncontiguous_int_ids,

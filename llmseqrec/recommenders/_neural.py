@@ -22,7 +22,7 @@ from ..nn import (
 )
 from ..text import REDUCTIONS, item_embedding_matrix, reduce_item_vectors
 from ..training import LR_DECAYS, TrainConfig, train_module
-from ..utils import check_random_state, resolve_device, torch_generator
+from ..utils import check_random_state, resolve_device, seeded_torch_rng, torch_generator
 
 __all__ = ["NeuralSequentialRecommender", "pad_left"]
 
@@ -218,6 +218,13 @@ class NeuralSequentialRecommender(Recommender):
     def _fit(self, sequences, item_metadata) -> None:
         self._check_params()
         device = resolve_device(self.device)
+        # Layers draw their default initialisation from torch's global RNG before ours
+        # overwrites it: fork that RNG, so fit never touches the caller's random state.
+        seed = int(check_random_state(self.random_state).integers(2**31))
+        with seeded_torch_rng(seed, device):
+            self._fit_on(sequences, item_metadata, device)
+
+    def _fit_on(self, sequences, item_metadata, device) -> None:
         self.device_ = device
         module_gen = torch_generator(check_random_state(self.random_state).integers(2**31))
         item_embedding = self._item_embedding(item_metadata, module_gen)

@@ -12,7 +12,7 @@ from sklearn.base import clone
 
 from ..base import Recommender
 from ..llm import MappingStats, NameMapper, PromptTemplates, build_messages
-from ..utils import resolve_device
+from ..utils import check_random_state, resolve_device, seeded_torch_rng
 from ._prompt_candidates import (
     candidate_codes,
     cluster_representatives,
@@ -314,9 +314,13 @@ class LLMSeqPrompt(Recommender):
         self.history_ = {}
         if self.api_base is not None:
             return
-        self._load_lm()
-        if self.finetune:
-            self._finetune(train, validation)
+        # Hugging Face layers draw initial weights and dropout masks from torch's global RNG:
+        # fork it, so fit never touches the caller's random state.
+        seed = int(check_random_state(self.random_state).integers(2**31))
+        with seeded_torch_rng(seed, self._device):
+            self._load_lm()
+            if self.finetune:
+                self._finetune(train, validation)
 
     def _fit_catalogue(self, item_metadata) -> None:
 
