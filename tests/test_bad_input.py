@@ -3,10 +3,13 @@
 
 import json
 
+import numpy as np
+import pandas as pd
 import pytest
 
 import llmseqrec
 from llmseqrec import MostPopular, ReciprocalRankFusion, ScoreFusion
+from llmseqrec.data import temporal_split, to_sequences
 from llmseqrec.recommenders import SKNN
 from llmseqrec.testing import synthetic_data
 
@@ -43,3 +46,43 @@ def test_a_saved_hybrid_whose_part_names_were_edited_never_reads_outside_its_dir
         list(r) for r in model.predict(prompts[:5], k=5)
     ]
     assert json.loads(text)  # the edit above was to a JSON file that stays valid
+
+
+def _frame():
+    return pd.DataFrame(
+        {
+            "session_id": [1, 1, 1, 2, 2, 3, 3],
+            "item_id": ["a", "b", "c", "a", "c", "b", "c"],
+            "timestamp": [1, 2, 3, 1, 2, 5, 6],
+        }
+    )
+
+
+@pytest.mark.parametrize(
+    ("column", "value", "match"),
+    [
+        ("item_id", None, "'item_id' has 1 missing item ids"),
+        ("item_id", np.nan, "'item_id' has 1 missing item ids"),
+        ("session_id", np.nan, "'session_id' has 1 missing session ids"),
+        ("timestamp", np.nan, "'timestamp' has 1 missing or non-finite"),
+        ("timestamp", np.inf, "'timestamp' has 1 missing or non-finite"),
+    ],
+)
+def test_missing_ids_and_timestamps_are_refused_naming_the_column_and_row(column, value, match):
+    df = _frame()
+    df[column] = df[column].astype(object if column != "timestamp" else float)
+    df.loc[4, column] = value
+    for call in (to_sequences, temporal_split, MostPopular().fit):
+        with pytest.raises(ValueError, match=match + r".*first at row 4"):
+            call(df)
+
+
+@pytest.mark.parametrize("bad", [None, np.nan, float("nan")])
+def test_missing_item_ids_in_session_lists_are_refused_at_fit_and_predict(bad):
+    model = MostPopular().fit([["a", "b"], ["b", "c"]])
+    with pytest.raises(ValueError, match="session 1 include None/NaN at position 1"):
+        MostPopular().fit([["a", "b"], ["b", bad]])
+    with pytest.raises(ValueError, match="None/NaN"):
+        model.predict([["a", bad]])
+    with pytest.raises(ValueError, match="session 'x' include None/NaN"):
+        MostPopular().fit({"x": [bad, "a"]})

@@ -45,8 +45,32 @@ def infer_columns(df: pd.DataFrame, session_col=None, item_col=None, time_col=No
     )
 
 
+def check_interactions(df: pd.DataFrame, session_col, item_col, time_col=None) -> None:
+    """Refuse missing session or item ids and missing or non-finite timestamps, naming the
+    column, how many rows and the first of them: a NaN id would otherwise become an item
+    (or shift rows between sessions), a NaN time would reorder sessions silently."""
+    for col, what in ((session_col, "session ids"), (item_col, "item ids")):
+        bad = df[col].isna().to_numpy()
+        if bad.any():
+            raise ValueError(
+                f"column {col!r} has {int(bad.sum())} missing {what} (None/NaN), first at row "
+                f"{df.index[np.argmax(bad)]!r}: drop or fill those rows first"
+            )
+    if time_col is not None:
+        times = df[time_col]
+        bad = times.isna().to_numpy()
+        if pd.api.types.is_numeric_dtype(times) and not pd.api.types.is_bool_dtype(times):
+            bad = bad | ~np.isfinite(times.to_numpy(dtype=float, na_value=np.nan))
+        if bad.any():
+            raise ValueError(
+                f"column {time_col!r} has {int(bad.sum())} missing or non-finite timestamps, "
+                f"first at row {df.index[np.argmax(bad)]!r}: drop or fill those rows first"
+            )
+
+
 def _ordered_groups(df: pd.DataFrame, session_col, item_col, time_col):
     """(session keys, item arrays, session max times or None) in first-appearance order."""
+    check_interactions(df, session_col, item_col, time_col)
     codes, keys = pd.factorize(df[session_col], sort=False)
     items = df[item_col].to_numpy()
     if time_col is not None:
@@ -135,7 +159,7 @@ def as_sequences(sessions, return_times: bool = False):
 
 def _as_plain_sequences(sessions) -> tuple[list, list[np.ndarray]]:
     if isinstance(sessions, Mapping):
-        return list(sessions.keys()), [_as_item_array(s) for s in sessions.values()]
+        return list(sessions.keys()), [_as_item_array(s, k) for k, s in sessions.items()]
     if isinstance(sessions, (str, bytes)) or not isinstance(sessions, (Sequence, np.ndarray)):
         raise TypeError(
             "sessions must be a DataFrame of interactions, a dict {session: [items]} or a list "
@@ -149,8 +173,15 @@ def _as_plain_sequences(sessions) -> tuple[list, list[np.ndarray]]:
             "sessions must be a list of item-id sequences (e.g. [['a', 'b'], ['c']]); "
             "wrap a single session in a list: [[...]]"
         )
-    return list(range(len(seqs))), [_as_item_array(s) for s in seqs]
+    return list(range(len(seqs))), [_as_item_array(s, i) for i, s in enumerate(seqs)]
 
 
-def _as_item_array(seq) -> np.ndarray:
-    return seq if isinstance(seq, np.ndarray) else _as_id_array(list(seq))
+def _as_item_array(seq, key=None) -> np.ndarray:
+    out = seq if isinstance(seq, np.ndarray) else _as_id_array(list(seq))
+    if out.dtype.kind in "fO" and len(out) and pd.isna(out).any():
+        where = "" if key is None else f" of session {key!r}"
+        raise ValueError(
+            f"item ids{where} include None/NaN at position {int(np.argmax(pd.isna(out)))}: "
+            "a missing id is not an item"
+        )
+    return out
