@@ -86,3 +86,41 @@ def test_missing_item_ids_in_session_lists_are_refused_at_fit_and_predict(bad):
         model.predict([["a", bad]])
     with pytest.raises(ValueError, match="session 'x' include None/NaN"):
         MostPopular().fit({"x": [bad, "a"]})
+
+
+@pytest.mark.parametrize(
+    ("params", "match"),
+    [
+        ({"learning_rate": 0}, "learning_rate must be a finite number > 0"),
+        ({"learning_rate": -1e-3}, "learning_rate must be a finite number > 0"),
+        ({"learning_rate": float("nan")}, "learning_rate must be a finite number > 0"),
+        ({"learning_rate": "1e-3"}, "learning_rate must be a finite number > 0"),
+        ({"weight_decay": -0.1}, "weight_decay must be a finite number >= 0"),
+        ({"dropout": 1.0}, "dropout must be a finite number >= 0 and < 1"),
+        ({"val_frac": 1.0}, "val_frac must be a finite number >= 0 and < 1"),
+        ({"clip_norm": 0}, "clip_norm must be a finite number > 0"),
+        ({"patience": -1}, "patience must be a non-negative integer"),
+        ({"val_max_sessions": 0}, "val_max_sessions must be a positive integer"),
+        ({"n_layers": 0}, "n_layers must be a positive integer"),
+        ({"n_heads": 3}, r"emb_dim \(64\) must be divisible by n_heads \(3\)"),
+        ({"emb_dim": 0}, "emb_dim must be a positive integer"),
+    ],
+)
+def test_numeric_hyper_parameters_are_checked_in_fit(params, match):
+    from llmseqrec import SASRec
+
+    train, _, _, _ = synthetic_data("str")
+    with pytest.raises(ValueError, match=match):
+        SASRec(epochs=1, show_progress=False, **params).fit(train)
+
+
+@pytest.mark.parametrize("name", ["SASRec", "BERT4Rec", "GRU4Rec"])
+def test_sessions_too_short_to_learn_from_are_a_clear_error_not_a_fitted_model(name):
+    cls = getattr(llmseqrec, name)
+    with pytest.raises(ValueError, match="none of the 3 training sessions has two"):
+        cls(epochs=1, show_progress=False).fit([["a"], ["b"], ["c"]])
+
+
+def test_gru4rec_hidden_size_is_checked_in_fit():
+    with pytest.raises(ValueError, match="hidden_dim must be a positive integer"):
+        llmseqrec.GRU4Rec(hidden_dim=0, epochs=1, show_progress=False).fit([["a", "b"]] * 3)

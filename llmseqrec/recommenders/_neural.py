@@ -72,7 +72,42 @@ class NeuralSequentialRecommender(Recommender):
             kind = "a positive" if minimum == 1 else "a non-negative"
             raise ValueError(f"{name} must be {kind} integer, got {value!r}")
 
+    def _check_number(self, name: str, low: float, low_open: bool = False, high=None) -> None:
+        """Raise unless parameter ``name`` is a finite real number in its documented range."""
+        value = getattr(self, name)
+        ok = (
+            not isinstance(value, bool)
+            and isinstance(value, (int, float, np.number))
+            and np.isfinite(value)
+            and (value > low if low_open else value >= low)
+            and (high is None or value < high)
+        )
+        if not ok:
+            bound = f"{'>' if low_open else '>='} {low}" + (
+                "" if high is None else f" and < {high}"
+            )
+            raise ValueError(f"{name} must be a finite number {bound}, got {value!r}")
+
     def _check_params(self):
+        self._check_number("learning_rate", 0, low_open=True)
+        self._check_number("weight_decay", 0)
+        self._check_number("val_frac", 0, high=1)
+        if self.clip_norm is not None:
+            self._check_number("clip_norm", 0, low_open=True)
+        if self.patience is not None:
+            self._check_integer("patience", 0)
+        if self.val_max_sessions is not None:
+            self._check_integer("val_max_sessions", 1)
+        for name in ("n_layers", "n_heads", "hidden_dim"):
+            if hasattr(self, name):
+                self._check_integer(name, 1)
+        if hasattr(self, "n_heads"):
+            self._check_integer("emb_dim", 1)
+            if self.emb_dim % self.n_heads:
+                raise ValueError(
+                    f"emb_dim ({self.emb_dim}) must be divisible by n_heads ({self.n_heads}): "
+                    "each head attends over emb_dim / n_heads dimensions"
+                )
         if self.loss not in LOSSES:
             raise ValueError(f"loss must be one of {LOSSES}, got {self.loss!r}")
         if self.negative_sampling not in ("uniform", "popularity"):
@@ -109,8 +144,7 @@ class NeuralSequentialRecommender(Recommender):
             raise ValueError("dual_view and freeze_text are alternatives; set one of them")
         if not isinstance(self.refit, (bool, np.bool_)):
             raise ValueError(f"refit must be True or False, got {self.refit!r}")
-        if not 0 <= self.dropout < 1:
-            raise ValueError(f"dropout must be in [0, 1), got {self.dropout}")
+        self._check_number("dropout", 0, high=1)
         if self.head not in HEADS:
             raise ValueError(f"head must be one of {HEADS}, got {self.head!r}")
         self._check_integer("warmup_steps", 0)
@@ -225,6 +259,11 @@ class NeuralSequentialRecommender(Recommender):
             self._fit_on(sequences, item_metadata, device)
 
     def _fit_on(self, sequences, item_metadata, device) -> None:
+        if not any(len(s) >= 2 for s in sequences):
+            raise ValueError(
+                f"{type(self).__name__} learns from sessions of two or more items (an item and "
+                f"the next); none of the {len(sequences)} training sessions has two"
+            )
         self.device_ = device
         module_gen = torch_generator(check_random_state(self.random_state).integers(2**31))
         item_embedding = self._item_embedding(item_metadata, module_gen)
