@@ -6,6 +6,7 @@ import json
 import numpy as np
 import pandas as pd
 import pytest
+from sklearn.base import clone
 
 import llmseqrec
 from llmseqrec import MostPopular, ReciprocalRankFusion, ScoreFusion
@@ -124,3 +125,22 @@ def test_sessions_too_short_to_learn_from_are_a_clear_error_not_a_fitted_model(n
 def test_gru4rec_hidden_size_is_checked_in_fit():
     with pytest.raises(ValueError, match="hidden_dim must be a positive integer"):
         llmseqrec.GRU4Rec(hidden_dim=0, epochs=1, show_progress=False).fit([["a", "b"]] * 3)
+
+
+def test_recent_sampling_follows_timestamps_not_the_row_order_of_the_frame():
+    from llmseqrec.datasets import make_synthetic_sessions
+    from llmseqrec.recommenders import VSKNN
+
+    df = make_synthetic_sessions(n_sessions=240, random_state=0).interactions
+    split_train = df[df["session_id"].isin(df["session_id"].unique()[:200])]
+    prompts = [list(g["item_id"])[:3] for _, g in df.groupby("session_id")][200:]
+    shuffled = split_train.sample(frac=1.0, random_state=1)
+    # Sessions now first appear in another order; their timestamps are unchanged.
+    assert list(pd.unique(shuffled["session_id"])) != list(pd.unique(split_train["session_id"]))
+    model = VSKNN(k=5, sample_size=10, sampling="recent")
+    items = sorted(split_train["item_id"].unique())
+    a = model.fit(split_train).predict_scores(prompts, items=items)
+    b = clone(model).fit(shuffled).predict_scores(prompts, items=items)
+    # Same neighbours, so the same scores (lists may differ only in the order of ties,
+    # which follows the internal item codes, i.e. the first appearance of each item).
+    np.testing.assert_allclose(a, b)

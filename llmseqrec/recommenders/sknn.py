@@ -35,9 +35,10 @@ class SKNN(Recommender):
     sample_size : int, default=500
         Candidate neighbours (sessions sharing an item with the prompt) considered.
     sampling : {"recent", "random"}, default="recent"
-        Keep the most recent candidates (later in the training input, which the splits
-        give in chronological order) or a random subset (seeded per prompt, so batching
-        never changes results).
+        Keep the most recent candidates or a random subset (seeded per prompt, so batching
+        never changes results). Recency is each session's largest timestamp when ``fit``
+        gets a DataFrame with a time column, else the order of the training input (which
+        the splits give in chronological order).
     similarity : {"cosine", "dot"}, default="cosine"
         Between the (weighted) prompt vector and binary session vectors; with
         embeddings, between session embeddings.
@@ -168,6 +169,12 @@ class SKNN(Recommender):
 
     def _fit(self, sequences, item_metadata) -> None:
         self._check_params()
+        times = getattr(self, "_fit_session_times", None)
+        if times is not None:
+            # "recent" means later in time: given a time column, order the sessions by it
+            # (stably), so that the rows' order in the user's frame never changes the model.
+            order = np.argsort(np.asarray(times), kind="stable")
+            sequences = [sequences[i] for i in order]
         n_items = len(self.item_index_)
         rows = np.repeat(np.arange(len(sequences)), [len(s) for s in sequences])
         cols = np.concatenate(sequences) - 1 if sequences else np.zeros(0, int)
