@@ -131,6 +131,8 @@ class Recommender(RenamedParametersMixin, BaseEstimator):
         if self._requires_item_metadata and item_metadata is None:
             raise ValueError(f"{type(self).__name__}.fit needs item_metadata (item texts).")
         meta = item_table(item_metadata) if item_metadata is not None else None
+        if meta is not None and len(meta):
+            _check_metadata_ids(meta, seqs)
         index = ItemIndex.from_sequences(seqs, self._catalogue_extra(meta))
         if len(index) == 0:
             raise ValueError("fit needs at least one item in the training sessions.")
@@ -353,3 +355,17 @@ class Recommender(RenamedParametersMixin, BaseEstimator):
         from .persistence import save
 
         save(self, path, overwrite=overwrite)
+
+
+def _check_metadata_ids(meta: pd.DataFrame, seqs) -> None:
+    """Refuse item metadata that describes none of the training items: its ids are then
+    of another kind (integers against strings, another id column), and every item would
+    get the text of a missing row."""
+    trained = pd.unique(np.concatenate([np.asarray(s, dtype=object) for s in seqs])) if seqs else []
+    if len(trained) and not meta.index.isin(trained).any():
+        raise ValueError(
+            f"item_metadata describes none of the {len(trained)} training items: its ids (like "
+            f"{meta.index[0]!r}, {type(meta.index[0]).__name__}) do not match the interactions' "
+            f"(like {trained[0]!r}, {type(trained[0]).__name__}); index item_metadata by the "
+            "same item ids"
+        )

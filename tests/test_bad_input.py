@@ -144,3 +144,56 @@ def test_recent_sampling_follows_timestamps_not_the_row_order_of_the_frame():
     # Same neighbours, so the same scores (lists may differ only in the order of ties,
     # which follows the internal item codes, i.e. the first appearance of each item).
     np.testing.assert_allclose(a, b)
+
+
+def test_folds_and_evaluation_without_cases_are_errors_not_zero_metrics():
+    from llmseqrec.data import Split, TestCases, temporal_folds
+    from llmseqrec.evaluation import evaluate
+
+    train = {i: np.array(["a", "b"]) if i % 2 else np.array(["c", "d"]) for i in range(6)}
+    split = Split(train=train, test=TestCases([], [], np.array([])), items=np.array(list("abcd")))
+    with pytest.raises(ValueError, match="fold 1/5 has no validation cases: 6 training sessions"):
+        temporal_folds(split, n_folds=5)
+    with pytest.raises(ValueError, match="has no test cases"):
+        evaluate(MostPopular(), split)
+
+
+@pytest.mark.parametrize("bad", [np.nan, np.inf, -np.inf])
+def test_precomputed_vectors_with_nan_or_inf_name_the_item(bad):
+    from llmseqrec import LLMSeqSim
+
+    vectors = {"a": [1.0, 0.0], "b": [0.0, 1.0], "c": [1.0, bad]}
+    with pytest.raises(
+        ValueError, match="NaN or infinite values for 1 items \\(first: item 'c'\\)"
+    ):
+        LLMSeqSim(item_embeddings=vectors, reduction=None).fit([["a", "b"], ["b", "c"]])
+
+
+def test_item_metadata_with_ids_of_another_kind_is_refused():
+    from llmseqrec import LLMSeqSim
+
+    items = pd.DataFrame(
+        {"title": ["red shoe", "blue hat", "green bag"]},
+        index=pd.Index([1, 2, 3], name="item_id"),
+    )
+    with pytest.raises(ValueError, match="describes none of the 3 training items"):
+        LLMSeqSim().fit([["1", "2"], ["2", "3"]], item_metadata=items)
+    # Partly described catalogues are fine (items without text get empty text).
+    MostPopular().fit([["1", "2"], ["2", "x"]], item_metadata=items.rename(index=str))
+
+
+def test_a_precomputed_vector_of_another_length_names_the_item():
+    from llmseqrec import LLMSeqSim
+
+    vectors = {"a": [1.0, 0.0], "b": [0.0, 1.0], "c": [1.0, 0.0, 2.0]}
+    with pytest.raises(ValueError, match="the vector of item 'c' has shape \\(3,\\)"):
+        LLMSeqSim(item_embeddings=vectors, reduction=None).fit([["a", "b"], ["b", "c"]])
+
+
+def test_a_capped_pca_warns_instead_of_silently_giving_fewer_components():
+    from llmseqrec.text import EmbeddingReducer
+
+    X = np.random.default_rng(0).normal(size=(10, 6))
+    with pytest.warns(UserWarning, match="using 6 instead of 8"):
+        reducer = EmbeddingReducer("pca", 8).fit(X)
+    assert reducer.n_components_ == 6

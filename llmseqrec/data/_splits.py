@@ -234,6 +234,14 @@ def temporal_folds(split: Split, n_folds: int = 3, min_test_length: int = 2) -> 
         cases, dropped = make_test_cases(
             [keys[i] for i in val_idx], [seqs[i] for i in val_idx], known, min_test_length
         )
+        if len(cases) == 0:
+            raise ValueError(
+                f"temporal validation fold {f}/{n_folds} has no validation cases: "
+                f"{len(keys)} training sessions are too few for {n_folds} folds (each fold "
+                f"validates on about {len(keys) // (n_folds + 1)} sessions, of which a case "
+                "needs at least two items and a last item seen in the fold's training); use "
+                "fewer folds"
+            )
         folds.append(
             Split(
                 train=train,

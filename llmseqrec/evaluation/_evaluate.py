@@ -50,6 +50,12 @@ def evaluate(
     if popularity not in ("train", "train+test"):
         raise ValueError(f"popularity must be 'train' or 'train+test', got {popularity!r}")
     ks = (k,) if isinstance(k, (int, np.integer)) else tuple(k)
+    if split.test is None or len(split.test) == 0:
+        raise ValueError(
+            f"the split ({split.protocol or 'no protocol'}) has no test cases: every metric "
+            "would be 0.0; a test session needs at least two items whose last one was seen "
+            "in training"
+        )
     fit_seconds = 0.0
     if not model.__sklearn_is_fitted__():
         start = time.perf_counter()

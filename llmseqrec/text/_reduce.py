@@ -31,7 +31,8 @@ class EmbeddingReducer(RenamedParametersMixin, TransformerMixin, BaseEstimator):
     ----------
     method : {"pca", "lda", "random", "autoencoder"} or None, default="pca"
         ``None`` keeps the vectors as they are (then only ``normalize`` applies).
-        ``"pca"``: scikit-learn PCA (centred, not whitened). ``"lda"``: linear
+        ``"pca"``: scikit-learn PCA (centred, not whitened), at most
+        min(n_items, dim) components (a warning says when that caps it). ``"lda"``: linear
         discriminant analysis on item classes passed as ``y``; its size is capped at
         ``n_classes - 1`` (a warning says so). ``"random"``: Gaussian random projection.
         ``"autoencoder"``: the paper's linear autoencoder (no activations; encoder
@@ -90,7 +91,14 @@ class EmbeddingReducer(RenamedParametersMixin, TransformerMixin, BaseEstimator):
         elif self.method == "pca":
             from sklearn.decomposition import PCA
 
-            n = min(n, X.shape[0], X.shape[1])
+            cap = min(X.shape[0], X.shape[1])
+            if n > cap:
+                warnings.warn(
+                    f"PCA gives at most min(n_items, dim) = min({X.shape[0]}, {X.shape[1]}) = "
+                    f"{cap} components; using {cap} instead of {n}",
+                    stacklevel=2,
+                )
+                n = cap
             self.model_ = PCA(n_components=n, random_state=seed).fit(X)
             self.n_components_ = n
         elif self.method == "lda":

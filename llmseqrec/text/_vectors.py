@@ -135,10 +135,20 @@ def _aligned_vectors(
         for row, item in enumerate(item_ids.tolist()):
             vec = mapping.get(item)
             if vec is not None:
+                vec = np.asarray(vec)
+                if vec.size != dim:
+                    raise ValueError(
+                        f"item_embeddings: the vector of item {item!r} has shape {vec.shape}, "
+                        f"the others ({dim},): every vector must have the same length"
+                    )
+                vec = vec.reshape(dim)
                 X[row] = vec
-    if not np.isfinite(X).all():
-        bad = int((~np.isfinite(X)).any(axis=1).sum())
-        raise ValueError(f"item_embeddings has NaN or infinite values for {bad} items")
+    finite = np.isfinite(X).all(axis=1)
+    if not finite.all():
+        raise ValueError(
+            f"item_embeddings has NaN or infinite values for {int((~finite).sum())} items "
+            f"(first: item {item_ids[np.argmin(finite)]!r}); fix or drop those vectors"
+        )
     return X
 
 
