@@ -17,6 +17,7 @@ def main(argv=None) -> int:
     parser = argparse.ArgumentParser(
         prog="llmseqrec", description="Sequential recommendation with LLMs: benchmarks and search."
     )
+    parser.add_argument("--debug", action="store_true", help="show the full traceback of an error")
     sub = parser.add_subparsers(dest="command", required=True)
 
     bench = sub.add_parser(
@@ -74,6 +75,28 @@ def main(argv=None) -> int:
     report.add_argument("--section", required=True)
 
     args = parser.parse_args(argv)
+    try:
+        return _run(args, argv, parser)
+    except (ValueError, TypeError, KeyError, OSError, ImportError, RuntimeError) as exc:
+        # A user's error (a bad file, value or environment) is one line, not a traceback.
+        if args.debug:
+            raise
+        message = exc.args[0] if isinstance(exc, KeyError) and exc.args else exc
+        print(
+            f"llmseqrec: error: {message} ({type(exc).__name__}; --debug shows the traceback)",
+            file=sys.stderr,
+        )
+        return 1
+
+
+def _seeds(text: str, parser) -> list[int]:
+    try:
+        return [int(s) for s in text.split(",")]
+    except ValueError:
+        parser.error(f"--seeds must be comma-separated integers, e.g. 0,1,2; got {text!r}")
+
+
+def _run(args, argv, parser) -> int:
     from .benchmark import (
         load_config,
         parse_model_option,
@@ -101,7 +124,7 @@ def main(argv=None) -> int:
             if getattr(args, key):
                 setattr(config, key, getattr(args, key))
         if args.seeds:
-            config.seeds = [int(s) for s in args.seeds.split(",")]
+            config.seeds = _seeds(args.seeds, parser)
         if not config.models:
             parser.error("no models to run: add [models.*] to the configuration or pass --model")
         out = Path(args.out or Path("results") / config.name)

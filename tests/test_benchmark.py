@@ -282,9 +282,36 @@ def test_cli_benchmark_writes_docs_section_and_plots(tmp_path):
     )
 
 
-def test_cli_rejects_unknown_model(tmp_path, capsys):
+def test_cli_rejects_unknown_model_in_one_line_and_debug_shows_the_traceback(tmp_path, capsys):
+    code = main(["benchmark", "--dataset", "synthetic", "-m", "Nope", "--out", str(tmp_path)])
+    err = capsys.readouterr().err
+    assert code == 1 and "Traceback" not in err
+    assert err.startswith("llmseqrec: error: ") and "unknown model 'Nope'" in err
+    assert len(err.strip().splitlines()) == 1
     with pytest.raises(ConfigError, match="unknown model"):
-        main(["benchmark", "--dataset", "synthetic", "-m", "Nope", "--out", str(tmp_path)])
+        main(
+            ["--debug", "benchmark", "--dataset", "synthetic", "-m", "Nope", "--out", str(tmp_path)]
+        )
+
+
+@pytest.mark.parametrize(
+    ("argv", "expected"),
+    [
+        (["benchmark", "no/such/config.toml"], "no/such/config.toml"),
+        (["report", "no/such/results", "--docs", "x.md", "--section", "s"], "no/such/results"),
+    ],
+)
+def test_cli_user_errors_are_one_line_naming_the_input(argv, expected, capsys, tmp_path):
+    assert main(argv) == 1
+    err = capsys.readouterr().err
+    assert "Traceback" not in err and expected in err and len(err.strip().splitlines()) == 1
+
+
+def test_cli_seeds_that_are_not_integers_are_a_usage_error(capsys):
+    with pytest.raises(SystemExit) as exit_info:
+        main(["benchmark", "--dataset", "synthetic", "-m", "MostPopular", "--seeds", "a,b"])
+    assert exit_info.value.code == 2
+    assert "--seeds must be comma-separated integers" in capsys.readouterr().err
 
 
 def test_neural_runs_record_training_speed(tmp_path):
