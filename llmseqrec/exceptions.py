@@ -2,7 +2,13 @@
 
 from sklearn.exceptions import NotFittedError as _SklearnNotFittedError
 
-__all__ = ["NotFittedError", "UnknownItemError", "OptionalDependencyError", "DownloadError"]
+__all__ = [
+    "NotFittedError",
+    "UnknownItemError",
+    "OptionalDependencyError",
+    "DownloadError",
+    "SavedModelError",
+]
 
 
 class NotFittedError(_SklearnNotFittedError):
@@ -22,3 +28,8 @@ class OptionalDependencyError(ImportError):
 
 class DownloadError(OSError):
     """Raised when a data file cannot be downloaded or fails its checksum."""
+
+
+class SavedModelError(ValueError):
+    """Raised when a saved model directory is corrupt, incomplete or not what it claims to be
+    (names the file and the class it was saved as)."""

@@ -22,6 +22,7 @@ from sklearn.base import BaseEstimator
 
 from ._version import __version__
 from .data import ItemIndex
+from .exceptions import SavedModelError
 from .registry import get_class, registered_name
 from .utils import current_names
 
@@ -205,6 +206,7 @@ def load(path):
     Recommender
         A fitted model whose predictions equal the saved one's.
     """
+    from safetensors import SafetensorError
     from safetensors.numpy import load_file
 
     path = Path(path)
@@ -212,13 +214,42 @@ def load(path):
         raise FileNotFoundError(
             f"{path} does not contain a saved llmseqrec model ({_CONFIG} missing)"
         )
-    config = json.loads((path / _CONFIG).read_text())
-    cls = get_class(config["class"])
-    arrays = load_file(str(path / _ARRAYS))
-    model = _construct(cls, {k: _decode_param(v, arrays) for k, v in config["params"].items()})
-    model.item_index_ = ItemIndex.from_json(json.loads((path / _INDEX).read_text()))
-    model.item_popularity_ = arrays.pop("state.item_popularity_")
-    state = {k[len("state.") :]: v for k, v in arrays.items() if k.startswith("state.")}
-    model._set_state(state, config.get("extra", {}))
-    model._load_files(path)
+    try:
+        config = json.loads((path / _CONFIG).read_text())
+        name = config["class"]
+    except (json.JSONDecodeError, UnicodeDecodeError, KeyError, TypeError) as exc:
+        raise SavedModelError(
+            f"{path / _CONFIG} is not a saved model's configuration ({type(exc).__name__}: "
+            f"{exc}); the directory is corrupt or was not written by llmseqrec"
+        ) from exc
+    cls = get_class(name)
+    try:
+        arrays = load_file(str(path / _ARRAYS))
+    except Exception as exc:  # safetensors raises its own error types for damaged files
+        raise SavedModelError(
+            f"{path / _ARRAYS} of a saved {name} cannot be read ({type(exc).__name__}: {exc}); "
+            "the file is missing, truncated or corrupt"
+        ) from exc
+    try:
+        model = _construct(cls, {k: _decode_param(v, arrays) for k, v in config["params"].items()})
+        model.item_index_ = ItemIndex.from_json(json.loads((path / _INDEX).read_text()))
+        model.item_popularity_ = arrays.pop("state.item_popularity_")
+        state = {k[len("state.") :]: v for k, v in arrays.items() if k.startswith("state.")}
+        model._set_state(state, config.get("extra", {}))
+        model._load_files(path)
+    except SavedModelError:
+        raise
+    except (
+        KeyError,
+        ValueError,
+        TypeError,
+        AttributeError,
+        RuntimeError,
+        OSError,
+        SafetensorError,
+    ) as exc:
+        raise SavedModelError(
+            f"{path} does not hold a {name} this version can load ({type(exc).__name__}: "
+            f"{exc}); was it saved as another class, or edited?"
+        ) from exc
     return model

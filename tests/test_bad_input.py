@@ -197,3 +197,54 @@ def test_a_capped_pca_warns_instead_of_silently_giving_fewer_components():
     with pytest.warns(UserWarning, match="using 6 instead of 8"):
         reducer = EmbeddingReducer("pca", 8).fit(X)
     assert reducer.n_components_ == 6
+
+
+def _saved(tmp_path):
+    train, _, _, _ = synthetic_data("str")
+    SKNN(k=20, sample_size=100).fit(train).save(tmp_path / "m")
+    return tmp_path / "m"
+
+
+def test_a_corrupt_configuration_names_the_file(tmp_path):
+    from llmseqrec.exceptions import SavedModelError
+
+    path = _saved(tmp_path)
+    text = (path / "config.json").read_text()
+    (path / "config.json").write_text(text[: len(text) // 2])
+    with pytest.raises(SavedModelError, match="config.json is not a saved model's configuration"):
+        llmseqrec.load(path)
+
+
+def test_a_truncated_array_file_names_the_file_and_the_class(tmp_path):
+    from llmseqrec.exceptions import SavedModelError
+
+    path = _saved(tmp_path)
+    data = (path / "arrays.safetensors").read_bytes()
+    (path / "arrays.safetensors").write_bytes(data[: len(data) // 2])
+    with pytest.raises(SavedModelError, match="arrays.safetensors of a saved SKNN cannot be read"):
+        llmseqrec.load(path)
+
+
+def test_a_directory_relabelled_as_another_class_is_a_clear_error(tmp_path):
+    from llmseqrec.exceptions import SavedModelError
+
+    path = _saved(tmp_path)
+    config = json.loads((path / "config.json").read_text())
+    config["class"] = "SASRec"
+    (path / "config.json").write_text(json.dumps(config))
+    with pytest.raises(SavedModelError, match="does not hold a SASRec this version can load"):
+        llmseqrec.load(path)
+
+
+def test_truncated_network_weights_name_the_model(tmp_path):
+    from llmseqrec import SASRec
+    from llmseqrec.exceptions import SavedModelError
+
+    train, _, _, _ = synthetic_data("str")
+    SASRec(emb_dim=8, n_heads=1, epochs=1, show_progress=False, random_state=0).fit(train).save(
+        tmp_path / "m"
+    )
+    data = (tmp_path / "m" / "model.safetensors").read_bytes()
+    (tmp_path / "m" / "model.safetensors").write_bytes(data[:100])
+    with pytest.raises(SavedModelError, match="does not hold a SASRec this version can load"):
+        llmseqrec.load(tmp_path / "m")
