@@ -248,3 +248,75 @@ def test_truncated_network_weights_name_the_model(tmp_path):
     (tmp_path / "m" / "model.safetensors").write_bytes(data[:100])
     with pytest.raises(SavedModelError, match="does not hold a SASRec this version can load"):
         llmseqrec.load(tmp_path / "m")
+
+
+def _serve(body: bytes):
+    """A server answering every POST with ``body`` (HTTP 200): (url, server)."""
+    import threading
+    from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+
+    class Handler(BaseHTTPRequestHandler):
+        def log_message(self, *args):
+            pass
+
+        def do_POST(self):
+            self.rfile.read(int(self.headers.get("Content-Length") or 0))
+            self.send_response(200)
+            self.send_header("Content-Length", str(len(body)))
+            self.end_headers()
+            self.wfile.write(body)
+
+    server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    return f"http://127.0.0.1:{server.server_address[1]}/v1", server
+
+
+@pytest.mark.parametrize(
+    ("body", "match"),
+    [
+        (b"<html>busy</html>", "answered with something that is not JSON: b'<html>busy"),
+        (b'{"object": "list"}', "answered without data\\[\\].embedding"),
+    ],
+)
+def test_a_malformed_embedding_answer_is_an_api_error_naming_the_url(body, match):
+    from llmseqrec.text import ItemTextEncoder
+    from llmseqrec.text._backends import EmbeddingAPIError
+
+    url, server = _serve(body)
+    items = pd.DataFrame({"item_id": ["a"], "title": ["red shoe"]})
+    encoder = ItemTextEncoder(backend="openai", model="m", api_base=url, cache=False)
+    try:
+        with pytest.raises(EmbeddingAPIError, match=match) as info:
+            encoder.fit_transform(items)
+        assert url in str(info.value)
+    finally:
+        server.shutdown()
+
+
+def test_a_closed_port_fails_at_once_and_a_silent_server_within_the_deadline():
+    import socket
+    import time
+
+    from llmseqrec.text import ItemTextEncoder
+    from llmseqrec.text._backends import EmbeddingAPIError
+
+    items = pd.DataFrame({"item_id": ["a"], "title": ["red shoe"]})
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        closed = probe.getsockname()[1]
+    start = time.monotonic()
+    with pytest.raises(EmbeddingAPIError, match="refused the connection"):
+        ItemTextEncoder(
+            backend="openai", model="m", api_base=f"http://127.0.0.1:{closed}/v1", cache=False
+        ).fit_transform(items)
+    assert time.monotonic() - start < 5
+    with socket.socket() as silent:  # accepts connections (backlog), never answers
+        silent.bind(("127.0.0.1", 0))
+        silent.listen(8)
+        url = f"http://127.0.0.1:{silent.getsockname()[1]}/v1"
+        start = time.monotonic()
+        with pytest.raises(EmbeddingAPIError, match="failed after"):
+            ItemTextEncoder(
+                backend="openai", model="m", api_base=url, cache=False, timeout=1, deadline=2.5
+            ).fit_transform(items)
+        assert time.monotonic() - start < 6

@@ -158,6 +158,8 @@ class ChatCompletionsClient:
     max_workers : int, default=8
     max_retries : int, default=5
     timeout : float, default=120
+    deadline : float, optional
+        Seconds one request may take with all its retries (:func:`post_json`).
     """
 
     _initial_delay = 1.0
@@ -170,9 +172,11 @@ class ChatCompletionsClient:
         max_workers: int = 8,
         max_retries: int = 5,
         timeout: float = 120.0,
+        deadline: float | None = None,
     ):
         self.model, self.api_base, self.api_key = model, api_base.rstrip("/"), api_key
         self.max_workers, self.max_retries, self.timeout = max_workers, max_retries, timeout
+        self.deadline = deadline
 
     def _complete(self, messages, n, temperature, top_p, max_tokens, seed) -> list[str]:
         url = f"{self.api_base}/chat/completions"
@@ -196,6 +200,7 @@ class ChatCompletionsClient:
                 timeout=self.timeout,
                 initial_delay=self._initial_delay,
                 error_cls=ChatAPIError,
+                deadline=self.deadline,
             )
             try:
                 choices = sorted(reply["choices"], key=lambda c: c.get("index", 0))

@@ -130,6 +130,13 @@ class LLMSeqPrompt(Recommender):
         Environment variable holding the API key (read at prediction time).
     max_workers : int, default=8
         Concurrent API requests.
+    api_timeout : float, default=120
+        Seconds one API request may wait for the connection and the answer.
+    api_max_retries : int, default=5
+        Retries of an API request after a rate limit, server error or timeout (a refused
+        connection fails at once).
+    api_deadline : float, optional
+        Seconds one API request may take with all its retries.
     device : str, optional
         Default CUDA when available (bf16 where supported), else CPU.
     show_progress : bool, default=True
@@ -190,6 +197,9 @@ class LLMSeqPrompt(Recommender):
         api_model: str | None = None,
         api_key_env: str = "OPENAI_API_KEY",
         max_workers: int = 8,
+        api_timeout: float = 120.0,
+        api_max_retries: int = 5,
+        api_deadline: float | None = None,
         device: str | None = None,
         show_progress: bool = True,
         exclude_seen: bool = True,
@@ -236,6 +246,9 @@ class LLMSeqPrompt(Recommender):
         self.api_model = api_model
         self.api_key_env = api_key_env
         self.max_workers = max_workers
+        self.api_timeout = api_timeout
+        self.api_max_retries = api_max_retries
+        self.api_deadline = api_deadline
         self.device = device
         self.show_progress = show_progress
         self.exclude_seen = exclude_seen
@@ -466,7 +479,15 @@ class LLMSeqPrompt(Recommender):
         from ..llm import ChatCompletionsClient
 
         key = os.environ.get(self.api_key_env) if self.api_key_env else None
-        return ChatCompletionsClient(self.api_model, self.api_base, key, self.max_workers)
+        return ChatCompletionsClient(
+            self.api_model,
+            self.api_base,
+            key,
+            self.max_workers,
+            max_retries=self.api_max_retries,
+            timeout=self.api_timeout,
+            deadline=self.api_deadline,
+        )
 
     # ------------------------------------------------------------------ inference
     def _generate(self, sequences) -> tuple[list[list[str]], list[list[int]], list[MappingStats]]:

@@ -6,6 +6,7 @@ Backends are plain classes built by :class:`~llmseqrec.text.ItemTextEncoder` ins
 
 from __future__ import annotations
 
+import json
 import os
 
 import numpy as np
@@ -128,9 +129,11 @@ class OpenAIEmbeddingsBackend:
         batch_size: int,
         max_retries: int = 5,
         timeout: float = 60.0,
+        deadline: float | None = None,
     ):
         self.model, self.api_base, self.api_key = model, api_base.rstrip("/"), api_key
         self.batch_size, self.max_retries, self.timeout = batch_size, max_retries, timeout
+        self.deadline = deadline
 
     def _post(self, texts: list[str]) -> list[list[float]]:
         url = f"{self.api_base}/embeddings"
@@ -142,13 +145,20 @@ class OpenAIEmbeddingsBackend:
             timeout=self.timeout,
             initial_delay=self._initial_delay,
             error_cls=EmbeddingAPIError,
+            deadline=self.deadline,
         )
-        data = sorted(payload["data"], key=lambda d: d["index"])
+        try:
+            data = sorted(payload["data"], key=lambda d: d["index"])
+            vectors = [d["embedding"] for d in data]
+        except (KeyError, TypeError) as exc:
+            raise EmbeddingAPIError(
+                f"{url} answered without data[].embedding: {json.dumps(payload)[:200]}"
+            ) from exc
         if len(data) != len(texts):
             raise EmbeddingAPIError(
                 f"{url} returned {len(data)} embeddings for {len(texts)} inputs"
             )
-        return [d["embedding"] for d in data]
+        return vectors
 
     def encode(self, texts: list[str], show_progress: bool = True) -> np.ndarray:
         rows = []

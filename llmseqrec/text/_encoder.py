@@ -70,6 +70,13 @@ class ItemTextEncoder(RenamedParametersMixin, TransformerMixin, BaseEstimator):
     api_key_env : str, default="OPENAI_API_KEY"
         Name of the environment variable holding the API key (the key itself is never a
         parameter, so it is never saved).
+    timeout : float, default=60
+        ``backend="openai"``: seconds one request may wait for the connection and answer.
+    max_retries : int, default=5
+        ``backend="openai"``: retries of a request after a rate limit, server error or
+        timeout (a refused connection fails at once).
+    deadline : float, optional
+        ``backend="openai"``: seconds one request may take with all its retries.
     item_embeddings : ndarray, mapping, DataFrame or path, optional
         For ``backend="precomputed"``: an array aligned with the rows of the item table
         given to ``fit``, a mapping ``item id -> vector``, a DataFrame indexed by item id,
@@ -109,6 +116,9 @@ class ItemTextEncoder(RenamedParametersMixin, TransformerMixin, BaseEstimator):
         cache_dir: str | None = None,
         api_base: str = "https://api.openai.com/v1",
         api_key_env: str = "OPENAI_API_KEY",
+        timeout: float = 60.0,
+        max_retries: int = 5,
+        deadline: float | None = None,
         item_embeddings=None,
         dim: int = 256,
         random_state=None,
@@ -128,6 +138,9 @@ class ItemTextEncoder(RenamedParametersMixin, TransformerMixin, BaseEstimator):
         self.cache_dir = cache_dir
         self.api_base = api_base
         self.api_key_env = api_key_env
+        self.timeout = timeout
+        self.max_retries = max_retries
+        self.deadline = deadline
         self.item_embeddings = item_embeddings
         self.dim = dim
         self.random_state = random_state
@@ -180,6 +193,9 @@ class ItemTextEncoder(RenamedParametersMixin, TransformerMixin, BaseEstimator):
                 self.api_base,
                 api_key_from_env(self.api_key_env),
                 self.batch_size,
+                max_retries=self.max_retries,
+                timeout=self.timeout,
+                deadline=self.deadline,
             )
         else:  # tfidf learns its vocabulary from this catalogue
             texts = render_texts(items, self.template)

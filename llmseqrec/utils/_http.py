@@ -29,23 +29,46 @@ def post_json(
     timeout: float = 60.0,
     initial_delay: float = 1.0,
     error_cls: type[Exception] = HTTPRequestError,
+    deadline: float | None = None,
 ) -> dict:
     """POST ``payload`` as JSON and return the decoded JSON answer.
 
-    Rate limits (429), server errors (5xx) and network errors are retried with exponential
-    backoff (``initial_delay`` doubling up to 30 s); authentication errors (401/403) and
-    other client errors fail at once with the server's message.
+    Rate limits (429), server errors (5xx), timeouts and dropped connections are retried
+    with exponential backoff (``initial_delay`` doubling up to 30 s); authentication errors
+    (401/403), other client errors, a refused connection (nothing listens on the port) and
+    an answer that is not JSON fail at once with a message naming the URL.
+
+    Parameters
+    ----------
+    timeout : float, default=60
+        Seconds one attempt may wait for the connection and the answer.
+    max_retries : int, default=5
+        Attempts after the first.
+    deadline : float, optional
+        Seconds all attempts and waits together may take; the last attempt's timeout is
+        cut to what is left. ``None``: only ``timeout`` and ``max_retries`` bound it.
     """
     body = json.dumps(payload).encode()
     headers = {"Content-Type": "application/json"}
     if api_key:
         headers["Authorization"] = f"Bearer {api_key}"
+    start = time.monotonic()
     delay, error = initial_delay, ""
     for attempt in range(max_retries + 1):
+        left = None if deadline is None else deadline - (time.monotonic() - start)
+        if left is not None and left <= 0:
+            break
         request = urllib.request.Request(url, data=body, headers=headers, method="POST")
         try:
-            with urllib.request.urlopen(request, timeout=timeout) as response:
-                return json.loads(response.read())
+            wait = timeout if left is None else min(timeout, left)
+            with urllib.request.urlopen(request, timeout=wait) as response:
+                raw = response.read()
+            try:
+                return json.loads(raw)
+            except (json.JSONDecodeError, UnicodeDecodeError) as exc:
+                raise error_cls(
+                    f"{url} answered with something that is not JSON: {raw[:200]!r}"
+                ) from exc
         except urllib.error.HTTPError as exc:
             detail = exc.read().decode(errors="replace")[:300]
             if exc.code in (401, 403):
@@ -57,11 +80,22 @@ def post_json(
                 raise error_cls(f"{url} rejected the request (HTTP {exc.code}): {detail}") from exc
             error = f"HTTP {exc.code}: {detail}"
         except (urllib.error.URLError, TimeoutError, ConnectionError) as exc:
+            reason = getattr(exc, "reason", exc)
+            if isinstance(reason, ConnectionRefusedError):
+                raise error_cls(
+                    f"{url} refused the connection (nothing listens there): check api_base"
+                ) from exc
             error = str(exc)
         if attempt < max_retries:
+            left = None if deadline is None else deadline - (time.monotonic() - start)
+            if left is not None and left <= delay:
+                break
             time.sleep(delay)
             delay = min(delay * 2, 30.0)
-    raise error_cls(f"{url} failed after {max_retries + 1} attempts; last error: {error}")
+    spent = time.monotonic() - start
+    raise error_cls(
+        f"{url} failed after {attempt + 1} attempts in {spent:.0f} s; last error: {error}"
+    )
 
 
 class JSONServer:
