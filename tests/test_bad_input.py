@@ -320,3 +320,14 @@ def test_a_closed_port_fails_at_once_and_a_silent_server_within_the_deadline():
                 backend="openai", model="m", api_base=url, cache=False, timeout=1, deadline=2.5
             ).fit_transform(items)
         assert time.monotonic() - start < 6
+
+
+def test_an_item_with_no_field_content_renders_empty_not_the_template_labels():
+    from llmseqrec.text import render_texts
+
+    items = pd.DataFrame(
+        {"title": ["Lipstick", None, ""], "genres": ["red", None, None], "tags": [None, None, ""]}
+    )
+    texts = render_texts(items, "{title}. Genres: {genres}. Tags: {tags}")
+    assert texts[1] == "" and texts[2] == ""
+    assert texts[0].startswith("Lipstick. Genres: red")

@@ -24,7 +24,9 @@ def render_texts(items: pd.DataFrame, template: str = "{title}") -> list[str]:
 
     Missing values (NaN/None) render as empty strings; whitespace is collapsed and
     dangling separators at the ends are stripped, so ``"{title} - {brand}"`` gives
-    ``"Lipstick"`` for an item without a brand.
+    ``"Lipstick"`` for an item without a brand. An item none of whose fields has content
+    renders as ``""`` (an empty item: ``ItemTextEncoder``'s ``empty_text`` decides its
+    vector), never as the template's own words (``". Genres: . Tags:"``).
 
     Parameters
     ----------
@@ -51,6 +53,9 @@ def render_texts(items: pd.DataFrame, template: str = "{title}") -> list[str]:
             f: ("" if v is None or (isinstance(v, float) and pd.isna(v)) else str(v))
             for f, v in zip(fields, row)
         }
+        if fields and not any(values.values()):
+            texts.append("")  # no field has content: an empty item, not the template's labels
+            continue
         text = re.sub(r"\s+", " ", template.format(**values)).strip()
         texts.append(text.strip(" -|,;:/").strip())
     return texts
