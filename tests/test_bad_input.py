@@ -331,3 +331,14 @@ def test_an_item_with_no_field_content_renders_empty_not_the_template_labels():
     texts = render_texts(items, "{title}. Genres: {genres}. Tags: {tags}")
     assert texts[1] == "" and texts[2] == ""
     assert texts[0].startswith("Lipstick. Genres: red")
+
+
+def test_an_empty_table_and_all_empty_texts_are_clear_errors():
+    from llmseqrec.text import ItemTextEncoder
+
+    empty = pd.DataFrame({"session_id": [], "item_id": [], "timestamp": []})
+    with pytest.raises(ValueError, match="empty interaction table"):
+        temporal_split(empty)
+    items = pd.DataFrame({"item_id": ["a", "b"], "title": [None, ""]})
+    with pytest.raises(ValueError, match="all 2 rendered texts are empty"):
+        ItemTextEncoder(backend="tfidf", cache=False).fit_transform(items)

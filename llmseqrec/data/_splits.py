@@ -195,6 +195,11 @@ def temporal_split(
     if not 0 < test_frac < 1:
         raise ValueError(f"test_frac must be in (0, 1), got {test_frac}")
     _, item_col_, _ = infer_columns(df, session_col, item_col, time_col)
+    if len(df) == 0:
+        raise ValueError(
+            "temporal_split got an empty interaction table (after filtering? kcore_filter "
+            "removes every session shorter than its k)"
+        )
     keys, groups, times = _sorted_sessions(df, session_col, item_col, time_col)
     n_test = math.ceil(test_frac * len(keys))
     n_train = len(keys) - n_test

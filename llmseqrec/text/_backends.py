@@ -180,6 +180,11 @@ class TfidfBackend:
         from sklearn.decomposition import TruncatedSVD
         from sklearn.feature_extraction.text import TfidfVectorizer
 
+        if not any(t.strip() for t in texts):
+            raise ValueError(
+                f"the tfidf backend needs item texts, but all {len(texts)} rendered texts are "
+                "empty: check the template's fields (e.g. an empty 'title' column)"
+            )
         self.vectorizer = TfidfVectorizer(ngram_range=(1, 2), min_df=1, sublinear_tf=True)
         tfidf = self.vectorizer.fit_transform([t or " " for t in texts])
         n_comp = max(1, min(self.dim, tfidf.shape[1] - 1, tfidf.shape[0] - 1))
