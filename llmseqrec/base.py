@@ -7,6 +7,7 @@ methods speak external item ids; models see contiguous internal ids only.
 
 from __future__ import annotations
 
+import warnings
 from collections.abc import Hashable, Sequence
 
 import numpy as np
@@ -205,7 +206,17 @@ class Recommender(RenamedParametersMixin, BaseEstimator):
         self._check_fitted()
         keys, seqs = as_sequences(sessions)
         handle = getattr(self, "handle_unknown", "ignore")
-        return keys, [self.item_index_.encode(s.tolist(), handle_unknown=handle) for s in seqs]
+        encoded = [self.item_index_.encode(s.tolist(), handle_unknown=handle) for s in seqs]
+        lost = [k for k, s, e in zip(keys, seqs, encoded) if len(s) and not len(e)]
+        if lost:
+            warnings.warn(
+                f"{len(lost)} of {len(seqs)} prompts hold only items {type(self).__name__} "
+                f"never saw in training (first: session {lost[0]!r}); with "
+                "handle_unknown='ignore' they get the training popularity ranking",
+                UserWarning,
+                stacklevel=3,
+            )
+        return keys, encoded
 
     def _batch_scores(self, encoded: list[np.ndarray]) -> np.ndarray:
         """Scores for a batch; empty prompts fall back to training popularity.

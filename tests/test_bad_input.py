@@ -342,3 +342,14 @@ def test_an_empty_table_and_all_empty_texts_are_clear_errors():
     items = pd.DataFrame({"item_id": ["a", "b"], "title": [None, ""]})
     with pytest.raises(ValueError, match="all 2 rendered texts are empty"):
         ItemTextEncoder(backend="tfidf", cache=False).fit_transform(items)
+
+
+def test_prompts_made_only_of_unknown_items_warn_instead_of_silently_ranking_by_popularity():
+    model = MostPopular().fit([["a", "b"], ["b", "c"]])
+    with pytest.warns(UserWarning, match="1 of 2 prompts hold only items MostPopular never saw"):
+        model.predict([["x", "y"], ["a"]], k=2)
+    import warnings
+
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        model.predict([["a", "x"]], k=2)  # one known item is enough: no warning
