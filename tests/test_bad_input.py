@@ -353,3 +353,10 @@ def test_prompts_made_only_of_unknown_items_warn_instead_of_silently_ranking_by_
     with warnings.catch_warnings():
         warnings.simplefilter("error")
         model.predict([["a", "x"]], k=2)  # one known item is enough: no warning
+
+
+def test_integer_ids_beyond_int64_stay_exact():
+    big = 2**70
+    model = MostPopular().fit([[big, 1], [1, 2], [big + 1, big]])
+    assert model.predict([[2]], k=3)[0].tolist() == [big, 1, big + 1]
+    assert model.predict([[big]], k=1)[0].tolist() == [1]

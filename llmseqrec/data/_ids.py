@@ -15,10 +15,14 @@ PAD = 0
 
 
 def _as_id_array(ids: Sequence[Hashable]) -> np.ndarray:
-    """Array of external ids: ``int64`` when every id is an integer, else ``object``."""
+    """Array of external ids: ``int64`` when every id is an integer that fits, else
+    ``object`` (so ids beyond int64, e.g. 128-bit hashes, stay exact Python ints)."""
     ids = list(ids)
     if ids and all(isinstance(i, (int, np.integer)) and not isinstance(i, bool) for i in ids):
-        return np.asarray(ids, dtype=np.int64)
+        try:
+            return np.asarray(ids, dtype=np.int64)
+        except OverflowError:
+            pass
     out = np.empty(len(ids), dtype=object)
     out[:] = ids
     return out
