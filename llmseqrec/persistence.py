@@ -236,7 +236,6 @@ def load(path):
         model.item_popularity_ = arrays.pop("state.item_popularity_")
         state = {k[len("state.") :]: v for k, v in arrays.items() if k.startswith("state.")}
         model._set_state(state, config.get("extra", {}))
-        model._load_files(path)
     except SavedModelError:
         raise
     except (
@@ -251,5 +250,21 @@ def load(path):
         raise SavedModelError(
             f"{path} does not hold a {name} this version can load ({type(exc).__name__}: "
             f"{exc}); was it saved as another class, or edited?"
+        ) from exc
+    try:
+        model._load_files(path)  # weights, parts; environment errors pass through as they are
+    except SavedModelError:
+        raise
+    except (SafetensorError, json.JSONDecodeError) as exc:
+        raise SavedModelError(
+            f"a file of the saved {name} in {path} is truncated or corrupt "
+            f"({type(exc).__name__}: {exc})"
+        ) from exc
+    except RuntimeError as exc:
+        if "state_dict" not in str(exc):
+            raise
+        raise SavedModelError(
+            f"the weights in {path} do not fit a {name} with the saved configuration "
+            f"({exc}); was the directory saved as another class, or edited?"
         ) from exc
     return model

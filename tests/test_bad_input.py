@@ -246,7 +246,7 @@ def test_truncated_network_weights_name_the_model(tmp_path):
     )
     data = (tmp_path / "m" / "model.safetensors").read_bytes()
     (tmp_path / "m" / "model.safetensors").write_bytes(data[:100])
-    with pytest.raises(SavedModelError, match="does not hold a SASRec this version can load"):
+    with pytest.raises(SavedModelError, match="saved SASRec in .* is truncated or corrupt"):
         llmseqrec.load(tmp_path / "m")
 
 
@@ -360,3 +360,32 @@ def test_integer_ids_beyond_int64_stay_exact():
     model = MostPopular().fit([[big, 1], [1, 2], [big + 1, big]])
     assert model.predict([[2]], k=3)[0].tolist() == [big, 1, big + 1]
     assert model.predict([[big]], k=1)[0].tolist() == [1]
+
+
+def test_a_reduction_capped_below_a_multiple_of_n_heads_says_so():
+    from llmseqrec import LLM2SASRec
+
+    rng = np.random.default_rng(0)
+    vectors = {i: rng.normal(size=8) for i in "abcde"}
+    sessions = [list("abcde"), list("edcba"), list("abced")] * 4
+    model = LLM2SASRec(item_embeddings=vectors, emb_dim=8, n_heads=2, epochs=1, show_progress=False)
+    with pytest.warns(UserWarning, match="using 5 instead of 8"):
+        with pytest.raises(ValueError, match="reduced to 5 dimensions .* 2 heads cannot share"):
+            model.fit(sessions)
+
+
+def test_a_hybrid_sees_a_frame_in_time_order_as_its_parts_do_alone():
+    from llmseqrec import EmbeddingEnsemble
+    from llmseqrec.datasets import make_synthetic_sessions
+    from llmseqrec.recommenders import VSKNN
+
+    df = make_synthetic_sessions(n_sessions=120, random_state=0).interactions
+    shuffled = df.sample(frac=1.0, random_state=1)
+    prompts = [list(g["item_id"])[:3] for _, g in df.groupby("session_id")][:20]
+    items = sorted(df["item_id"].unique())
+    hybrid = EmbeddingEnsemble(
+        first=VSKNN(k=5, sample_size=10), second=MostPopular(), rank=20
+    )  # rank 20: the V-SKNN part's list
+    a = hybrid.fit(df).parts_["first"].predict_scores(prompts, items=items)
+    b = clone(hybrid).fit(shuffled).parts_["first"].predict_scores(prompts, items=items)
+    np.testing.assert_allclose(a, b)

@@ -579,3 +579,27 @@ def test_components_are_recorded_with_every_parameter():
     # scikit-learn's repr would write "SKNN()": its meaning would change with SKNN's defaults.
     assert params["first"].startswith("SKNN(") and f"k={SKNN().k!r}" in params["first"]
     assert params["rank"] == repr("auto")
+
+
+def test_a_parameter_set_away_from_its_default_is_never_taken_for_a_run_that_predates_it():
+    from llmseqrec import SASRec
+    from llmseqrec.benchmark._runner import _effective_params, _same_params
+
+    current = _effective_params(SASRec(lr_decay="cosine"))
+    recorded = {k: v for k, v in _effective_params(SASRec()).items() if k != "lr_decay"}
+    assert not _same_params(recorded, current, "SASRec")
+    assert _same_params(recorded, _effective_params(SASRec()), "SASRec")
+
+
+def test_components_compare_parameter_by_parameter():
+    from llmseqrec.benchmark._runner import _same_value
+
+    full = "LLMSeqSim(decay='harmonic', similarity='euclidean', reduction='pca', n_components=256)"
+    # A parameter the component gained since (at its default) does not make a run stale ...
+    assert _same_value(full, full[:-1] + ", ann=None)")
+    # ... a different value does ...
+    assert not _same_value(full, full.replace("256", "128"))
+    # ... and an old scikit-learn repr that omits a parameter whose default changed since
+    # (it meant the old default) is not taken for today's value.
+    assert not _same_value("LLMSeqSim()", full)
+    assert _same_value("[('a', SKNN(k=5))]", "[['a', SKNN(k=5, sampling='recent')]]")

@@ -485,7 +485,9 @@ def test_warmup_and_decay_span_the_models_optimizer_steps(cls):
         lambda opt, args, kwargs: lrs.append(opt.param_groups[0]["lr"])
     )
     try:
-        model = _tiny(cls, patience=0, epochs=3, learning_rate=0.01, warmup_steps=3, lr_decay="linear")
+        model = _tiny(
+            cls, patience=0, epochs=3, learning_rate=0.01, warmup_steps=3, lr_decay="linear"
+        )
         model.fit(train)
     finally:
         hook.remove()

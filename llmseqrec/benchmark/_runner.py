@@ -158,52 +158,102 @@ def _canonical(value) -> str:
     return repr(value)
 
 
-def _same_params(
-    recorded: dict | None, current: dict, model_name: str, legacy: dict | None = None
-) -> bool:
+def _same_params(recorded: dict | None, current: dict, model_name: str) -> bool:
     """Whether a run's recorded effective parameters are the ones the spec gives now.
 
     The spec alone is not enough: a TOML that leaves a parameter at its default gets the
     new default when the library's default changes, and its old runs are then stale.
     Parameters the run predates count as the value that reproduces the behaviour from
     before they existed: the class's ``_value_before_added`` where that is no longer the
-    default, else the current value (defaults of new parameters keep the old behaviour).
-    Values are read under the current parameter names, except those of old names whose
-    values changed meaning with the rename (``_renamed_with_new_meaning``: LLMSeqSim's
-    ``embeddings=None`` was the default encoder, ``item_embeddings="default"`` now), which
-    are not compared. ``random_state`` is the seed, compared through the run file's name.
-    Runs recorded before components were written out hold scikit-learn's ``repr`` of them
-    (``legacy``: the current model's, which omits parameters at today's defaults); such a
-    record matches when it equals either form, so a component whose defaults changed since
-    counts as stale even where its values did not (refit it to record the full form).
+    default, else the signature default (a new parameter set to anything else is a
+    different configuration). Values are read under the current parameter names; an old
+    name whose ``None`` meant what a new default means now (``_renamed_with_new_meaning``:
+    LLMSeqSim's ``embeddings=None`` was the default encoder) is not compared. Components
+    compare parameter by parameter (:func:`_same_value`). ``random_state`` is the seed,
+    compared through the run file's name.
     """
     if recorded is None:  # runs written before effective parameters were recorded
         return True
     cls = get_class(model_name)
     new_meaning = getattr(cls, "_renamed_with_new_meaning", ())
-    recorded = current_names(cls, {k: v for k, v in recorded.items() if k not in new_meaning})
+    # An old name whose None meant what a new default means now: nothing to compare.
+    recorded = {k: v for k, v in recorded.items() if not (k in new_meaning and v == "None")}
+    recorded = current_names(cls, recorded)
     before = getattr(cls, "_value_before_added", {})
+    defaults = _signature_defaults(cls)
     for name, value in current.items():
         if name == "random_state":
             continue
         if name in recorded:
-            if not _same_value(recorded[name], value) and not (
-                legacy is not None and _same_value(recorded[name], legacy[name])
-            ):
+            if not _same_value(recorded[name], value):
                 return False
-        elif name in before and not _same_value(repr(before[name]), value):
-            return False
+        elif name in before:
+            if not _same_value(repr(before[name]), value):
+                return False
+        elif name in defaults and not _same_value(repr(defaults[name]), value):
+            return False  # added since the run, and set to something else than its default
     return True
 
 
+def _signature_defaults(cls) -> dict:
+    import inspect
+
+    return {
+        name: p.default
+        for name, p in inspect.signature(cls.__init__).parameters.items()
+        if p.default is not inspect.Parameter.empty
+    }
+
+
 def _same_value(a: str, b: str) -> bool:
-    """Two recorded ``repr`` strings name one value (a TOML list is the default's tuple)."""
+    """Whether a recorded value and today's (both ``repr``-like strings) are one value.
+
+    Plain values compare as Python literals (a TOML list is the default's tuple).
+    Components compare parameter by parameter (:func:`_same_expr`), so a parameter a
+    component gained since the run counts as its default, and an old record written with
+    scikit-learn's ``repr`` (which omits parameters at the defaults of its day) is read
+    with today's defaults, except parameters whose default changed since
+    (``_changed_defaults``): a record that omits one of those is not trusted.
+    """
     if a == b:
         return True
     try:
-        return _as_tuples(ast.literal_eval(a)) == _as_tuples(ast.literal_eval(b))
-    except (ValueError, SyntaxError, TypeError, MemoryError, RecursionError):
+        return _same_expr(ast.parse(a, mode="eval").body, ast.parse(b, mode="eval").body)
+    except (SyntaxError, ValueError, TypeError, MemoryError, RecursionError):
         return False
+
+
+def _same_expr(a: ast.AST, b: ast.AST) -> bool:
+    if isinstance(a, ast.Call) and isinstance(b, ast.Call):
+        name = ast.unparse(a.func)
+        if name != ast.unparse(b.func) or a.args or b.args:
+            return False
+        try:
+            cls = get_class(name)
+        except KeyError:
+            return ast.unparse(a) == ast.unparse(b)
+        defaults = _signature_defaults(cls)
+        changed = getattr(cls, "_changed_defaults", ())
+        ka = {k.arg: k.value for k in a.keywords}
+        kb = {k.arg: k.value for k in b.keywords}
+        for key in set(ka) | set(kb):
+            if key in ka and key in kb:
+                if not _same_expr(ka[key], kb[key]):
+                    return False
+            elif key in changed:
+                return False  # written out on one side only: an old default may hide there
+            elif key in defaults:
+                present = ka[key] if key in ka else kb[key]
+                default = ast.parse(repr(defaults[key]), mode="eval").body
+                if not _same_expr(present, default):
+                    return False
+        return True
+    if isinstance(a, (ast.List, ast.Tuple)) and isinstance(b, (ast.List, ast.Tuple)):
+        return len(a.elts) == len(b.elts) and all(_same_expr(x, y) for x, y in zip(a.elts, b.elts))
+    try:
+        return _as_tuples(ast.literal_eval(a)) == _as_tuples(ast.literal_eval(b))
+    except (ValueError, SyntaxError, TypeError):
+        return ast.unparse(a) == ast.unparse(b)
 
 
 def _as_tuples(value):
@@ -214,29 +264,22 @@ def _as_tuples(value):
     return value
 
 
-def _same_run(result: dict, spec_json: dict, params: dict, legacy: dict | None = None) -> bool:
+def _same_run(result: dict, spec_json: dict, params: dict) -> bool:
     """Whether a run file holds a fit of this spec: the same model with the same effective
     parameters (for runs recorded before those were written, the same spec)."""
     if result.get("params") is None:
         return _same_spec(result.get("spec"), spec_json)
     return result.get("model", spec_json["model"]) == spec_json["model"] and _same_params(
-        result["params"], params, spec_json["model"], legacy
+        result["params"], params, spec_json["model"]
     )
 
 
-def _recorded_forms(model) -> tuple[dict, dict]:
-    """(the full form recorded now, scikit-learn's ``repr`` recorded by earlier runs)."""
-    return _effective_params(model), {k: repr(v) for k, v in model.get_params(deep=False).items()}
-
-
-def _finished_runs(
-    runs_dir: Path, label: str, spec_json: dict, params: dict, legacy: dict | None = None
-) -> list[dict]:
+def _finished_runs(runs_dir: Path, label: str, spec_json: dict, params: dict) -> list[dict]:
     """The finished runs of ``label`` at exactly this configuration, ordered by seed."""
     found = []
     for path in runs_dir.glob(f"{_safe(label)}__seed*.json"):
         result = json.loads(path.read_text())
-        if result.get("label") == label and _same_run(result, spec_json, params, legacy):
+        if result.get("label") == label and _same_run(result, spec_json, params):
             found.append(result)
     return sorted(found, key=lambda r: (r["seed"] is None, r["seed"] or 0))
 
@@ -245,8 +288,8 @@ def _fit_or_resume(spec, seed, spec_json, runs_dir, split, data, config, overwri
     """Fit ``spec`` at ``seed`` unless an identical finished run is on file."""
     run_file = runs_dir / f"{_safe(spec.label)}__seed{seed}.json"
     result = json.loads(run_file.read_text()) if run_file.exists() else None
-    params, legacy = _recorded_forms(build_model(spec))
-    if result is not None and not _same_run(result, spec_json, params, legacy):
+    params = _effective_params(build_model(spec))
+    if result is not None and not _same_run(result, spec_json, params):
         if not overwrite:
             raise ResultsDirectoryError(
                 f"{run_file} is a finished run of a different '{spec.label}' configuration "
@@ -354,8 +397,8 @@ def run_benchmark(
                 )
         # The tables hold every finished run of this configuration on file, whichever seeds
         # or models this invocation fitted (so `--only`/`--seeds` never shrink them).
-        params, legacy = _recorded_forms(build_model(spec))
-        for result in _finished_runs(runs_dir, spec.label, spec_json, params, legacy):
+        params = _effective_params(build_model(spec))
+        for result in _finished_runs(runs_dir, spec.label, spec_json, params):
             seed = result["seed"]
             if seed is not None:
                 seeds_on_file.setdefault(spec.label, []).append(seed)

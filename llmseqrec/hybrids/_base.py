@@ -64,6 +64,12 @@ class HybridRecommender(Recommender):
         return {name: getattr(self, name) for name in self._part_names}
 
     def _fit(self, sequences, item_metadata) -> None:
+        times = getattr(self, "_fit_session_times", None)
+        if times is not None:
+            # Given a time column, the parts (SKNN's "recent") and the validation folds see
+            # the sessions in time order, as they would alone.
+            order = np.argsort(np.asarray(times), kind="stable")
+            sequences = [sequences[i] for i in order]
         external = [self.item_index_.ids[s - 1] for s in sequences]
         fitted = {}
         for name, part in self._parts().items():
@@ -139,7 +145,14 @@ class HybridRecommender(Recommender):
         saw every training session)."""
         external = {i: self.item_index_.ids[s - 1] for i, s in enumerate(sequences)}
         split = Split(train=external, test=None, items=self.item_index_.ids)
-        folds = temporal_folds(split, n_folds=n_folds)
+        try:
+            folds = temporal_folds(split, n_folds=n_folds)
+        except ValueError as exc:
+            raise ValueError(
+                f"{param}='auto' chooses {param} on {n_folds} validation folds of the training "
+                f"sessions, which these {len(sequences)} sessions cannot give ({exc}); set "
+                f"{param} to a value"
+            ) from exc
         scores = {value: [] for value in grid}
         for fold in folds:
             hybrid = clone(self).set_params(**{param: grid[0]}, prefit=False)

@@ -33,6 +33,7 @@ class EmbeddingEnsemble(HybridRecommender):
     """
 
     _part_names = ("first", "second")
+    _changed_defaults = ("rank",)  # in issue 23 (see the benchmark runner)
 
     def __init__(self, first=None, second=None, rule="rank", rank="auto", threshold=0.9, rank_grid=(0, 1, 2, 3, 4, 5, 10, 20),
                  prefit=False, exclude_seen=True, handle_unknown="ignore"):  # fmt: skip

@@ -50,6 +50,10 @@ class PopularityDiversityFilter(HybridRecommender):
     """
 
     _part_names = ("recommender",)
+    _changed_defaults = (
+        "popularity_quantile",
+        "quantile_grid",
+    )  # in issue 23 (see the benchmark runner)
 
     def __init__(self, recommender=None, popularity_quantile="auto", diversity_quantile=None, candidates=100, item_embeddings=None,
                  quantile_grid=(None, 0.25, 0.5, 0.75), prefit=False, exclude_seen=True, handle_unknown="ignore", **deprecated):  # fmt: skip

@@ -111,19 +111,22 @@ class ScoreFusion(_ListHybrid):
         self.weight_grid = weight_grid
         self.prefit, self.exclude_seen, self.handle_unknown = prefit, exclude_seen, handle_unknown
 
+    _changed_defaults = ("weights",)  # in issue 23 (see the benchmark runner)
+
     def _fit_hybrid(self, sequences, item_metadata):
-        if isinstance(self.weights, str) and self.weights != "auto":
+        auto = isinstance(self.weights, str)
+        if auto and self.weights != "auto":
             raise ValueError(f"weights must be a list, None or 'auto', got {self.weights!r}")
         self.weights_ = None if self.weights is None else self.weights
-        if self.weights == "auto":
-            grid = self.weight_grid or simplex_grid(len(self.models))
+        if auto:
+            grid = simplex_grid(len(self.models)) if self.weight_grid is None else self.weight_grid
             grid = [tuple(float(w) for w in g) for g in grid]
             self.weights_ = self._select_on_folds("weights", grid, sequences, item_metadata)
         if self.weights_ is not None:
             self.weights_ = [float(w) for w in self.weights_]
 
     def _hybrid_state(self):
-        return {"weights_": self.weights_}
+        return {"weights_": None if self.weights_ is None else [float(w) for w in self.weights_]}
 
     def _set_hybrid_state(self, extra):
         self.weights_ = extra.get("weights_", self.weights)

@@ -32,6 +32,7 @@ class PopularitySwitch(HybridRecommender):
     """
 
     _part_names = ("popular", "unpopular")
+    _changed_defaults = ("quantile", "quantile_grid")  # in issue 23 (see the benchmark runner)
 
     def __init__(self, popular=None, unpopular=None, quantile="auto", quantile_grid=(0.0, 0.1, 0.25, 0.5, 0.75, 0.9, 1.0), prefit=False,
                  exclude_seen=True, handle_unknown="ignore"):  # fmt: skip

@@ -267,6 +267,12 @@ class NeuralSequentialRecommender(Recommender):
         self.device_ = device
         module_gen = torch_generator(check_random_state(self.random_state).integers(2**31))
         item_embedding = self._item_embedding(item_metadata, module_gen)
+        if hasattr(self, "n_heads") and self.emb_dim_ % self.n_heads:
+            raise ValueError(
+                f"the item vectors were reduced to {self.emb_dim_} dimensions (asked: "
+                f"{self.emb_dim}; {self.reduction} caps it), which {self.n_heads} heads cannot "
+                "share: set n_heads to a divisor of it (e.g. 1) or give more items / classes"
+            )
         module = self._build_encoder(len(self.item_index_), item_embedding, module_gen).to(device)
         initial = copy.deepcopy(module) if self.refit else None  # the refit restarts from here
         train_seqs, validate = self._inner_validation(sequences)

@@ -163,6 +163,12 @@ class SASRec(NeuralSequentialRecommender):
 
     # Parameters added after 0.1 whose default no longer reproduces the behaviour from before
     # they existed (read by the benchmark runner to tell stale run files).
+    # Parameters whose default changed in issue 23 (run records written before then omit
+    # them when they were at the old default).
+    _changed_defaults = (
+        "n_heads", "batch_size", "epochs", "patience", "head", "position_origin", "block",
+        "ffn_scale", "activation", "init",
+    )  # fmt: skip
     _value_before_added = {
         "head": "projection",
         "position_origin": "last",
