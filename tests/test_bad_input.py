@@ -6,6 +6,8 @@ import json
 import numpy as np
 import pandas as pd
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 from sklearn.base import clone
 
 import llmseqrec
@@ -389,3 +391,37 @@ def test_a_hybrid_sees_a_frame_in_time_order_as_its_parts_do_alone():
     a = hybrid.fit(df).parts_["first"].predict_scores(prompts, items=items)
     b = clone(hybrid).fit(shuffled).parts_["first"].predict_scores(prompts, items=items)
     np.testing.assert_allclose(a, b)
+
+
+_ids = st.one_of(
+    st.integers(min_value=-(2**80), max_value=2**80),
+    st.text(min_size=1, max_size=4),
+    st.tuples(st.integers(0, 3), st.text(max_size=2)),
+)
+
+
+@settings(max_examples=40, deadline=None)
+@given(st.lists(st.lists(_ids, min_size=1, max_size=6), min_size=2, max_size=8))
+def test_random_ids_of_mixed_types_give_top_k_lists_of_catalogue_items(sessions):
+    from llmseqrec.recommenders import SKNN
+
+    for model in (MostPopular(), SKNN(k=5, sample_size=10)):
+        model.fit(sessions)
+        catalogue = set(model.items_.tolist())
+        for prompt, row in zip(sessions, model.predict(sessions, k=3)):
+            real = [item for item in row if item is not None]
+            assert all(item in catalogue for item in real)
+            assert not any(isinstance(item, float) and np.isnan(item) for item in real)
+            # None pads a row only when fewer than k items are left to recommend.
+            assert len(real) == min(3, len(catalogue - set(prompt)))
+
+
+@settings(max_examples=30, deadline=None)
+@given(st.lists(st.sampled_from([None, np.nan, float("inf")]), min_size=1, max_size=3))
+def test_injected_missing_values_never_reach_a_model(bad):
+    df = _frame().astype({"item_id": object, "timestamp": float})
+    for i, value in enumerate(bad):
+        column = "timestamp" if value == float("inf") else "item_id"
+        df.loc[i, column] = value
+    with pytest.raises(ValueError, match="missing|non-finite"):
+        MostPopular().fit(df)
