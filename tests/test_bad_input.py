@@ -425,3 +425,12 @@ def test_injected_missing_values_never_reach_a_model(bad):
         df.loc[i, column] = value
     with pytest.raises(ValueError, match="missing|non-finite"):
         MostPopular().fit(df)
+
+
+def test_reciprocal_rank_fusion_refuses_string_weights_at_fit():
+    train, _, _, _ = synthetic_data("str")
+    model = ReciprocalRankFusion(
+        models=[("pop", MostPopular()), ("knn", SKNN(k=5))], weights="auto"
+    )
+    with pytest.raises(ValueError, match="weights='auto' is ScoreFusion's"):
+        model.fit(train)

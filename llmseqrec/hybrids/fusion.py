@@ -208,6 +208,13 @@ class ReciprocalRankFusion(_ListHybrid):
             )
         ]
 
+    def _fit_hybrid(self, sequences, item_metadata):
+        if isinstance(self.weights, str):
+            raise ValueError(
+                f"ReciprocalRankFusion takes a list of weights or None, got {self.weights!r} "
+                "(weights='auto' is ScoreFusion's)"
+            )
+
     def _score(self, sequences):
         total = np.zeros((len(sequences), len(self.item_index_)))
         for w, (name, _) in zip(self._weights(), self.models):
