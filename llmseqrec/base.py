@@ -132,8 +132,6 @@ class Recommender(RenamedParametersMixin, BaseEstimator):
         if self._requires_item_metadata and item_metadata is None:
             raise ValueError(f"{type(self).__name__}.fit needs item_metadata (item texts).")
         meta = item_table(item_metadata) if item_metadata is not None else None
-        if meta is not None and len(meta):
-            _check_metadata_ids(meta, seqs)
         index = ItemIndex.from_sequences(seqs, self._catalogue_extra(meta))
         if len(index) == 0:
             raise ValueError("fit needs at least one item in the training sessions.")
@@ -141,6 +139,8 @@ class Recommender(RenamedParametersMixin, BaseEstimator):
         counts = np.bincount(
             np.concatenate(encoded) if encoded else np.zeros(0, int), minlength=len(index) + 1
         )
+        if meta is not None and len(meta):
+            _check_metadata_ids(meta, index.ids[counts[1:] > 0])
         self.item_index_ = index
         self.item_popularity_ = counts[1:].astype(np.float64)  # (n_items,) training interactions
         aligned = meta.reindex(index.ids) if meta is not None else None
@@ -154,6 +154,15 @@ class Recommender(RenamedParametersMixin, BaseEstimator):
         finally:
             del self._fit_session_times, self._fit_item_table
         return self
+
+    def _in_time_order(self, sequences: list) -> list:
+        """``sequences`` ordered (stably) by session time when ``fit`` got a frame with a
+        time column, else as given (the splits give them in time order): for models and
+        folds to which "recent" means later in time, whatever the rows' order."""
+        times = getattr(self, "_fit_session_times", None)
+        if times is None:
+            return sequences
+        return [sequences[i] for i in np.argsort(np.asarray(times), kind="stable")]
 
     def _catalogue_extra(self, item_metadata: pd.DataFrame | None) -> list:
         """Item ids to add to the catalogue beyond the training items."""
@@ -368,11 +377,10 @@ class Recommender(RenamedParametersMixin, BaseEstimator):
         save(self, path, overwrite=overwrite)
 
 
-def _check_metadata_ids(meta: pd.DataFrame, seqs) -> None:
-    """Refuse item metadata that describes none of the training items: its ids are then
-    of another kind (integers against strings, another id column), and every item would
-    get the text of a missing row."""
-    trained = pd.unique(np.concatenate([np.asarray(s, dtype=object) for s in seqs])) if seqs else []
+def _check_metadata_ids(meta: pd.DataFrame, trained: np.ndarray) -> None:
+    """Refuse item metadata that describes none of the ``trained`` item ids: its ids are
+    then of another kind (integers against strings, another id column), and every item
+    would get the text of a missing row."""
     if len(trained) and not meta.index.isin(trained).any():
         raise ValueError(
             f"item_metadata describes none of the {len(trained)} training items: its ids (like "

@@ -236,8 +236,6 @@ def load(path):
         model.item_popularity_ = arrays.pop("state.item_popularity_")
         state = {k[len("state.") :]: v for k, v in arrays.items() if k.startswith("state.")}
         model._set_state(state, config.get("extra", {}))
-    except SavedModelError:
-        raise
     except (
         KeyError,
         ValueError,

@@ -13,6 +13,7 @@ from sklearn.base import clone
 import llmseqrec
 from llmseqrec import MostPopular, ReciprocalRankFusion, ScoreFusion
 from llmseqrec.data import temporal_split, to_sequences
+from llmseqrec.exceptions import SavedModelError
 from llmseqrec.recommenders import SKNN
 from llmseqrec.testing import synthetic_data
 
@@ -208,8 +209,6 @@ def _saved(tmp_path):
 
 
 def test_a_corrupt_configuration_names_the_file(tmp_path):
-    from llmseqrec.exceptions import SavedModelError
-
     path = _saved(tmp_path)
     text = (path / "config.json").read_text()
     (path / "config.json").write_text(text[: len(text) // 2])
@@ -218,8 +217,6 @@ def test_a_corrupt_configuration_names_the_file(tmp_path):
 
 
 def test_a_truncated_array_file_names_the_file_and_the_class(tmp_path):
-    from llmseqrec.exceptions import SavedModelError
-
     path = _saved(tmp_path)
     data = (path / "arrays.safetensors").read_bytes()
     (path / "arrays.safetensors").write_bytes(data[: len(data) // 2])
@@ -228,8 +225,6 @@ def test_a_truncated_array_file_names_the_file_and_the_class(tmp_path):
 
 
 def test_a_directory_relabelled_as_another_class_is_a_clear_error(tmp_path):
-    from llmseqrec.exceptions import SavedModelError
-
     path = _saved(tmp_path)
     config = json.loads((path / "config.json").read_text())
     config["class"] = "SASRec"
@@ -240,7 +235,6 @@ def test_a_directory_relabelled_as_another_class_is_a_clear_error(tmp_path):
 
 def test_truncated_network_weights_name_the_model(tmp_path):
     from llmseqrec import SASRec
-    from llmseqrec.exceptions import SavedModelError
 
     train, _, _, _ = synthetic_data("str")
     SASRec(emb_dim=8, n_heads=1, epochs=1, show_progress=False, random_state=0).fit(train).save(

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import ast
+import inspect
 import json
 import os
 import re
@@ -196,8 +197,6 @@ def _same_params(recorded: dict | None, current: dict, model_name: str) -> bool:
 
 
 def _signature_defaults(cls) -> dict:
-    import inspect
-
     return {
         name: p.default
         for name, p in inspect.signature(cls.__init__).parameters.items()
@@ -284,11 +283,13 @@ def _finished_runs(runs_dir: Path, label: str, spec_json: dict, params: dict) ->
     return sorted(found, key=lambda r: (r["seed"] is None, r["seed"] or 0))
 
 
-def _fit_or_resume(spec, seed, spec_json, runs_dir, split, data, config, overwrite, tag, log):
-    """Fit ``spec`` at ``seed`` unless an identical finished run is on file."""
+def _fit_or_resume(
+    spec, seed, spec_json, params, runs_dir, split, data, config, overwrite, tag, log
+):
+    """Fit ``spec`` at ``seed`` unless an identical finished run is on file (``params``:
+    the spec's effective parameters, :func:`_effective_params`)."""
     run_file = runs_dir / f"{_safe(spec.label)}__seed{seed}.json"
     result = json.loads(run_file.read_text()) if run_file.exists() else None
-    params = _effective_params(build_model(spec))
     if result is not None and not _same_run(result, spec_json, params):
         if not overwrite:
             raise ResultsDirectoryError(
@@ -387,17 +388,19 @@ def run_benchmark(
         read = _params_from_files({"params_from": spec.params_from, **spec.params})
         if read:
             spec_json["params_from_params"] = read
+        template = build_model(spec)  # what the spec gives, before any seed
+        params = _effective_params(template)
         if only is None or spec.label in only:
-            for seed in _seeds_for(build_model(spec), config.seeds):
+            for seed in _seeds_for(template, config.seeds):
                 tag = f"[{m}/{n_models}] {spec.label}" + (
                     f" seed {seed}" if seed is not None else ""
                 )
                 _fit_or_resume(
-                    spec, seed, spec_json, runs_dir, split, data, config, overwrite, tag, log
-                )
+                    spec, seed, spec_json, params, runs_dir, split, data, config, overwrite,
+                    tag, log,
+                )  # fmt: skip
         # The tables hold every finished run of this configuration on file, whichever seeds
         # or models this invocation fitted (so `--only`/`--seeds` never shrink them).
-        params = _effective_params(build_model(spec))
         for result in _finished_runs(runs_dir, spec.label, spec_json, params):
             seed = result["seed"]
             if seed is not None:

@@ -159,7 +159,9 @@ def as_sequences(sessions, return_times: bool = False):
 
 def _as_plain_sequences(sessions) -> tuple[list, list[np.ndarray]]:
     if isinstance(sessions, Mapping):
-        return list(sessions.keys()), [_as_item_array(s, k) for k, s in sessions.items()]
+        keys, seqs = list(sessions.keys()), [_as_item_array(s) for s in sessions.values()]
+        _check_no_missing_items(keys, seqs)
+        return keys, seqs
     if isinstance(sessions, (str, bytes)) or not isinstance(sessions, (Sequence, np.ndarray)):
         raise TypeError(
             "sessions must be a DataFrame of interactions, a dict {session: [items]} or a list "
@@ -173,15 +175,25 @@ def _as_plain_sequences(sessions) -> tuple[list, list[np.ndarray]]:
             "sessions must be a list of item-id sequences (e.g. [['a', 'b'], ['c']]); "
             "wrap a single session in a list: [[...]]"
         )
-    return list(range(len(seqs))), [_as_item_array(s, i) for i, s in enumerate(seqs)]
+    keys, arrays = list(range(len(seqs))), [_as_item_array(s) for s in seqs]
+    _check_no_missing_items(keys, arrays)
+    return keys, arrays
 
 
-def _as_item_array(seq, key=None) -> np.ndarray:
-    out = seq if isinstance(seq, np.ndarray) else _as_id_array(list(seq))
-    if out.dtype.kind in "fO" and len(out) and pd.isna(out).any():
-        where = "" if key is None else f" of session {key!r}"
-        raise ValueError(
-            f"item ids{where} include None/NaN at position {int(np.argmax(pd.isna(out)))}: "
-            "a missing id is not an item"
-        )
-    return out
+def _as_item_array(seq) -> np.ndarray:
+    return seq if isinstance(seq, np.ndarray) else _as_id_array(list(seq))
+
+
+def _check_no_missing_items(keys: list, seqs: list[np.ndarray]) -> None:
+    """Refuse None/NaN item ids, naming the first session and position. One vectorised
+    test over every float/object session; the loop runs only to name the culprit."""
+    suspect = [i for i, s in enumerate(seqs) if s.dtype.kind in "fO" and len(s)]
+    if not suspect or not pd.isna(np.concatenate([seqs[i] for i in suspect])).any():
+        return
+    for i in suspect:
+        missing = pd.isna(seqs[i])
+        if missing.any():
+            raise ValueError(
+                f"item ids of session {keys[i]!r} include None/NaN at position "
+                f"{int(np.argmax(missing))}: a missing id is not an item"
+            )

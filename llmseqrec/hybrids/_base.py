@@ -64,12 +64,9 @@ class HybridRecommender(Recommender):
         return {name: getattr(self, name) for name in self._part_names}
 
     def _fit(self, sequences, item_metadata) -> None:
-        times = getattr(self, "_fit_session_times", None)
-        if times is not None:
-            # Given a time column, the parts (SKNN's "recent") and the validation folds see
-            # the sessions in time order, as they would alone.
-            order = np.argsort(np.asarray(times), kind="stable")
-            sequences = [sequences[i] for i in order]
+        # The parts (SKNN's "recent") and the validation folds see the sessions in time
+        # order, as they would alone.
+        sequences = self._in_time_order(sequences)
         external = [self.item_index_.ids[s - 1] for s in sequences]
         fitted = {}
         for name, part in self._parts().items():

@@ -169,12 +169,7 @@ class SKNN(Recommender):
 
     def _fit(self, sequences, item_metadata) -> None:
         self._check_params()
-        times = getattr(self, "_fit_session_times", None)
-        if times is not None:
-            # "recent" means later in time: given a time column, order the sessions by it
-            # (stably), so that the rows' order in the user's frame never changes the model.
-            order = np.argsort(np.asarray(times), kind="stable")
-            sequences = [sequences[i] for i in order]
+        sequences = self._in_time_order(sequences)  # "recent" = later in time
         n_items = len(self.item_index_)
         rows = np.repeat(np.arange(len(sequences)), [len(s) for s in sequences])
         cols = np.concatenate(sequences) - 1 if sequences else np.zeros(0, int)
