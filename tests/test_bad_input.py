@@ -106,6 +106,7 @@ def test_missing_item_ids_in_session_lists_are_refused_at_fit_and_predict(bad):
         ({"patience": -1}, "patience must be a non-negative integer"),
         ({"val_max_sessions": 0}, "val_max_sessions must be a positive integer"),
         ({"n_layers": 0}, "n_layers must be a positive integer"),
+        ({"val_smoothing": 0}, "val_smoothing must be a positive integer"),
         ({"n_heads": 3}, r"emb_dim \(64\) must be divisible by n_heads \(3\)"),
         ({"emb_dim": 0}, "emb_dim must be a positive integer"),
     ],

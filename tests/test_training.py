@@ -92,3 +92,47 @@ def test_a_decay_without_total_steps_fails_before_training():
     batches = [(torch.zeros(2, 3), torch.zeros(2, 1))]
     with pytest.raises(ValueError, match="needs total_steps"):
         _run(batches, 1, warmup_steps=5, lr_decay="cosine")  # warmup alone would not notice
+
+
+def _scripted_run(scores, **config):
+    """Train a linear module while ``validate`` returns ``scores`` in turn; record the weights
+    after every epoch so that the restored ones can be matched to an epoch."""
+    torch.manual_seed(0)
+    module = torch.nn.Linear(3, 1, bias=False)
+    g = torch.Generator().manual_seed(3)
+    batch = (torch.randn(4, 3, generator=g), torch.randn(4, 1, generator=g))
+    weights, it = [], iter(scores)
+
+    def validate(m):
+        weights.append(m.weight.detach().clone())
+        return next(it)
+
+    history = train_module(
+        module,
+        lambda epoch: [batch],
+        lambda m, b: ((m(b[0]) - b[1]) ** 2).mean(),
+        validate,
+        TrainConfig(epochs=len(scores), lr=0.1, show_progress=False, **config),
+    )
+    return module.weight.detach(), weights, history
+
+
+def test_val_smoothing_ignores_a_one_epoch_spike_and_keeps_the_best_windows_last_epoch():
+    scores = [0.10, 0.30, 0.12, 0.20, 0.22, 0.24, 0.19, 0.18, 0.16, 0.15]
+    raw, weights, h = _scripted_run(scores, patience=20)
+    assert h.best_epoch == 2  # the spike
+    torch.testing.assert_close(raw, weights[1])
+    smoothed, weights, h = _scripted_run(scores, patience=20, val_smoothing=3)
+    # trailing means: ..., epoch 6: (0.20 + 0.22 + 0.24) / 3 = 0.22, the largest
+    assert h.best_epoch == 6 and h.val_score == scores  # the raw scores stay recorded
+    torch.testing.assert_close(smoothed, weights[5])
+
+
+def test_val_smoothing_counts_patience_on_the_smoothed_score():
+    # raw: a dip at epoch 3 then recovery; patience 1 stops raw at epoch 3, smoothed goes on
+    scores = [0.10, 0.20, 0.15, 0.25, 0.30, 0.10, 0.10, 0.10]
+    _, _, h = _scripted_run(scores, patience=1)
+    assert h.stopped_early and len(h.val_score) == 3
+    _, _, h = _scripted_run(scores, patience=1, val_smoothing=2)
+    # means: 0.10, 0.15, 0.175, 0.20, 0.275, 0.20 -> stops after epoch 6, best epoch 5
+    assert h.stopped_early and len(h.val_score) == 6 and h.best_epoch == 5

@@ -434,6 +434,13 @@ def rectools_part(in_json: str, out_json: str) -> None:
             self.ranks = []
             pl_module.log("val_ndcg20", score)
             self.val.append(score)
+            # One line per epoch on stderr: a run of an hour can be followed in its log.
+            print(
+                f"epoch {trainer.current_epoch + 1}: validation NDCG@20 {score:.4f}, "
+                f"{self.epoch_seconds[-1]:.0f} s",
+                file=sys.stderr,
+                flush=True,
+            )
             if score > self.best:
                 self.best, self.best_epoch = score, trainer.current_epoch + 1
                 self.best_state = {k: v.detach().clone() for k, v in pl_module.state_dict().items()}

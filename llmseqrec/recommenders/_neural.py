@@ -148,6 +148,7 @@ class NeuralSequentialRecommender(Recommender):
         if self.head not in HEADS:
             raise ValueError(f"head must be one of {HEADS}, got {self.head!r}")
         self._check_integer("warmup_steps", 0)
+        self._check_integer("val_smoothing", 1)
         if self.lr_decay not in LR_DECAYS:
             raise ValueError(f"lr_decay must be one of {LR_DECAYS}, got {self.lr_decay!r}")
         examples = getattr(self, "training_examples", "positions")
@@ -346,6 +347,7 @@ class NeuralSequentialRecommender(Recommender):
             show_progress=self.show_progress,
             desc=type(self).__name__ + (" (refit)" if validate is None and self.refit else ""),
             warmup_steps=int(self.warmup_steps), lr_decay=self.lr_decay,
+            val_smoothing=int(self.val_smoothing),
             total_steps=self.epochs * steps_per_epoch,  # a refit keeps the first run's schedule
         )  # fmt: skip
         history = train_module(

@@ -46,6 +46,9 @@ class TrainConfig:
     lr_decay: str = "none"
     #: Steps the decay spans (needed by ``lr_decay``; typically epochs x batches per epoch).
     total_steps: int | None = None
+    #: Early stopping reads the mean of the last ``val_smoothing`` validation scores (fewer
+    #: in the first epochs) instead of the last one alone; 1 = the raw score.
+    val_smoothing: int = 1
 
 
 #: Learning-rate decays after warmup (:class:`TrainConfig`).
@@ -176,6 +179,10 @@ def train_module(
             score = float(validate(module))
         history.val_score.append(score)
         bar.set_postfix(loss=f"{history.train_loss[-1]:.4f}", val=f"{score:.4f}")
+        # A noisy signal (a few hundred held-out sessions) is read through a trailing mean;
+        # the weights kept are those of the window's last epoch.
+        window = history.val_score[-max(1, int(config.val_smoothing)) :]
+        score = sum(window) / len(window)
         if score > best_score:
             best_score, bad_epochs, history.best_epoch = score, 0, epoch
             # Only trainable tensors change; copying just them keeps LoRA cheap.
