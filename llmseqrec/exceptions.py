@@ -8,6 +8,7 @@ __all__ = [
     "OptionalDependencyError",
     "DownloadError",
     "SavedModelError",
+    "NonFiniteScoresError",
 ]
 
 
@@ -33,3 +34,8 @@ class DownloadError(OSError):
 class SavedModelError(ValueError):
     """Raised when a saved model directory is corrupt, incomplete or not what it claims to be
     (names the file and the class it was saved as)."""
+
+
+class NonFiniteScoresError(FloatingPointError):
+    """Raised when a model scores items with NaN: its weights are damaged (a corrupt saved
+    file) or its training diverged. Never turned into a ranking."""

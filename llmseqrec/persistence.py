@@ -187,6 +187,8 @@ def save(model, path, overwrite: bool = False) -> None:
         arrays[f"state.{k}"] = np.ascontiguousarray(v)
     arrays["state.item_popularity_"] = np.ascontiguousarray(model.item_popularity_)
     config = {"class": name, "params": params, "extra": extra, "versions": _versions()}
+    if getattr(model, "columns_", None) is not None:  # the frame columns fit read
+        config["columns"] = model.columns_
     (path / _CONFIG).write_text(json.dumps(config, indent=2))
     (path / _INDEX).write_text(json.dumps(model.item_index_.to_json()))
     save_file(arrays, str(path / _ARRAYS))
@@ -222,7 +224,13 @@ def load(path):
             f"{path / _CONFIG} is not a saved model's configuration ({type(exc).__name__}: "
             f"{exc}); the directory is corrupt or was not written by llmseqrec"
         ) from exc
-    cls = get_class(name)
+    try:
+        cls = get_class(name)
+    except (KeyError, TypeError) as exc:
+        raise SavedModelError(
+            f"{path / _CONFIG} names the class {name!r}, which this version of llmseqrec does "
+            f"not know ({exc}); the file is corrupt or was saved by a newer version"
+        ) from exc
     try:
         arrays = load_file(str(path / _ARRAYS))
     except Exception as exc:  # safetensors raises its own error types for damaged files
@@ -230,9 +238,16 @@ def load(path):
             f"{path / _ARRAYS} of a saved {name} cannot be read ({type(exc).__name__}: {exc}); "
             "the file is missing, truncated or corrupt"
         ) from exc
+    for key, array in arrays.items():  # a fitted model never saves NaN or inf
+        if array.dtype.kind in "fc" and not np.isfinite(array).all():
+            raise SavedModelError(
+                f"{path / _ARRAYS} of a saved {name}: array {key!r} holds NaN or infinite "
+                "values; the file is corrupt"
+            )
     try:
         model = _construct(cls, {k: _decode_param(v, arrays) for k, v in config["params"].items()})
         model.item_index_ = ItemIndex.from_json(json.loads((path / _INDEX).read_text()))
+        model.columns_ = config.get("columns")
         model.item_popularity_ = arrays.pop("state.item_popularity_")
         state = {k[len("state.") :]: v for k, v in arrays.items() if k.startswith("state.")}
         model._set_state(state, config.get("extra", {}))
@@ -257,6 +272,11 @@ def load(path):
         raise SavedModelError(
             f"a file of the saved {name} in {path} is truncated or corrupt "
             f"({type(exc).__name__}: {exc})"
+        ) from exc
+    except (ValueError, KeyError, TypeError, IndexError) as exc:  # an edited configuration
+        raise SavedModelError(
+            f"the saved {name} in {path} cannot be rebuilt from its configuration "
+            f"({type(exc).__name__}: {exc}); was {_CONFIG} edited or damaged?"
         ) from exc
     except RuntimeError as exc:
         if "state_dict" not in str(exc):

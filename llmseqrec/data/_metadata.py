@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import pandas as pd
 
+from ._frames import as_pandas
+
 __all__ = ["item_table"]
 
 
@@ -28,6 +30,12 @@ def item_table(df: pd.DataFrame, id_col: str = "item_id") -> pd.DataFrame:
     >>> t.loc["b", "title"]
     'Blue'
     """
+    df = as_pandas(df)
+    if not isinstance(df, pd.DataFrame):
+        raise TypeError(
+            f"item metadata must be a pandas DataFrame with an {id_col!r} column (or index) "
+            f"and text columns such as 'title'; got {type(df).__name__}"
+        )
     if df.index.name == id_col and id_col not in df.columns:
         table = df.copy()
     elif id_col in df.columns:

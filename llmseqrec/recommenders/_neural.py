@@ -10,6 +10,7 @@ import torch
 
 from ..base import Recommender, topk_codes
 from ..data import inner_validation_split
+from ..exceptions import SavedModelError
 from ..metrics import ndcg_at_k
 from ..nn import (
     HEADS,
@@ -398,6 +399,12 @@ class NeuralSequentialRecommender(Recommender):
         from safetensors.torch import load_file
 
         state = load_file(str(path / _WEIGHTS))
+        for key, tensor in state.items():  # trained weights are finite; damage may not be
+            if tensor.is_floating_point() and not torch.isfinite(tensor).all():
+                raise SavedModelError(
+                    f"{path / _WEIGHTS}: tensor {key!r} holds NaN or infinite values; the "
+                    "file is corrupt"
+                )
         n_items = len(self.item_index_)
         if "item_embedding.adapter.weight" in state:
             embedding = DualViewEmbedding(

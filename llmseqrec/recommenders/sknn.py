@@ -336,7 +336,11 @@ def _csr_arrays(name: str, M: sp.csr_matrix) -> dict:
 def _csr_from_arrays(name: str, arrays: dict) -> sp.csr_matrix:
     indices = arrays[f"{name}.indices"]
     shape = tuple(int(x) for x in arrays[f"{name}.shape"])
-    return sp.csr_matrix((np.ones(len(indices)), indices, arrays[f"{name}.indptr"]), shape=shape)
+    M = sp.csr_matrix((np.ones(len(indices)), indices, arrays[f"{name}.indptr"]), shape=shape)
+    # A damaged file can hold indices outside the matrix; scipy would read out of bounds
+    # (a crash, not an error), so the full structure is checked (ValueError) before use.
+    M.check_format(full_check=True)
+    return M
 
 
 # The variants are SKNN with other defaults (the paper's names); they add no behaviour.

@@ -6,6 +6,7 @@ backends (client) and the local servers the tests and users run (server).
 
 from __future__ import annotations
 
+import http.client
 import json
 import threading
 import time
@@ -62,7 +63,7 @@ def post_json(
         try:
             wait = timeout if left is None else min(timeout, left)
             with urllib.request.urlopen(request, timeout=wait) as response:
-                raw = response.read()
+                raw = _read_until(response, time.monotonic() + wait, url)
             try:
                 return json.loads(raw)
             except (json.JSONDecodeError, UnicodeDecodeError) as exc:
@@ -79,7 +80,12 @@ def post_json(
             if exc.code != 429 and exc.code < 500:
                 raise error_cls(f"{url} rejected the request (HTTP {exc.code}): {detail}") from exc
             error = f"HTTP {exc.code}: {detail}"
-        except (urllib.error.URLError, TimeoutError, ConnectionError) as exc:
+        except (
+            urllib.error.URLError,
+            TimeoutError,
+            ConnectionError,
+            http.client.HTTPException,
+        ) as exc:
             reason = getattr(exc, "reason", exc)
             if isinstance(reason, ConnectionRefusedError):
                 raise error_cls(
@@ -96,6 +102,30 @@ def post_json(
     raise error_cls(
         f"{url} failed after {attempt + 1} attempts in {spent:.0f} s; last error: {error}"
     )
+
+
+def _read_until(response, end: float, url: str) -> bytes:
+    """The whole body of ``response``, or ``TimeoutError`` once ``end`` (monotonic) passes.
+
+    A socket timeout bounds each read, not the answer: a server that trickles a byte at a
+    time would never trip it. Reading in chunks with the socket's timeout cut to what is
+    left bounds the whole attempt.
+    """
+    sock = getattr(getattr(response.fp, "raw", None), "_sock", None)
+    chunks = []
+    while True:
+        left = end - time.monotonic()
+        if left <= 0:
+            raise TimeoutError(f"{url} did not finish its answer in time")
+        if sock is not None:
+            sock.settimeout(left)
+        chunk = response.read1(1 << 16)
+        if not chunk:
+            body = b"".join(chunks)
+            if getattr(response, "length", None):  # closed before the announced length
+                raise http.client.IncompleteRead(body, response.length)
+            return body
+        chunks.append(chunk)
 
 
 class JSONServer:
