@@ -8,14 +8,15 @@ methods speak external item ids; models see contiguous internal ids only.
 from __future__ import annotations
 
 import warnings
-from collections.abc import Hashable, Sequence
+from collections.abc import Hashable, Iterable, Mapping, Sequence
 
 import numpy as np
 import pandas as pd
 from sklearn.base import BaseEstimator
 
-from .data import PAD, ItemIndex, as_sequences, item_table
-from .exceptions import NotFittedError
+from .data import PAD, ItemIndex, as_sequences, infer_columns, item_table
+from .data._frames import as_pandas
+from .exceptions import NonFiniteScoresError, NotFittedError
 from .utils import RenamedParametersMixin
 
 __all__ = ["Recommender", "topk_codes"]
@@ -69,6 +70,84 @@ def topk_codes(scores: np.ndarray, k: int) -> np.ndarray:
     return codes.astype(np.int64)
 
 
+class _CallFilters:
+    """Masks of one predict call: each prompt's items (``exclude_seen``), a catalogue-wide
+    block (outside the ``items`` whitelist or in a global ``exclude``) and per-session
+    exclusions (lists of internal codes aligned with the prompts)."""
+
+    def __init__(self, seen, blocked, per_session):
+        self.seen, self.blocked, self.per_session = seen, blocked, per_session
+
+    def mask(self, scores: np.ndarray, start: int) -> np.ndarray:
+        """Set the masked scores of rows ``start..start + len(scores)`` to ``-inf``."""
+        stop = start + len(scores)
+        for lists in (self.seen, self.per_session):
+            if lists is None:
+                continue
+            batch = lists[start:stop]
+            rows = np.repeat(np.arange(len(batch)), [len(c) for c in batch])
+            cols = np.concatenate(batch).astype(np.int64) - 1 if batch else np.zeros(0, int)
+            scores[rows, cols] = -np.inf
+        if self.blocked is not None:
+            scores[:, self.blocked] = -np.inf
+        return scores
+
+
+def _encode_id_list(index, ids, name: str, handle: str) -> np.ndarray:
+    """Internal codes (>= 1) of a flat list of item ids; unknown ids dropped (``"pad"``)."""
+    if isinstance(ids, (str, bytes)) or not isinstance(ids, Iterable):
+        raise TypeError(f"{name} must be a list of item ids, got {type(ids).__name__}")
+    ids = list(ids)
+    if any(_is_missing(i) for i in ids):
+        raise ValueError(f"{name} holds a missing item id (None/NaN)")
+    codes = index.encode(ids, handle_unknown=handle) if ids else np.zeros(0, np.int64)
+    return codes[codes != PAD]
+
+
+def _is_missing(value) -> bool:
+    return value is None or (isinstance(value, float) and np.isnan(value))
+
+
+def _exclusions(index, exclude, keys, handle):
+    """``(global codes or None, per-session code lists or None)`` from ``exclude``: a flat
+    list of ids, a list aligned with the prompts, a dict by session key, or a frame."""
+    if isinstance(exclude, Mapping):
+        key_set = set(keys)
+        unknown = [key for key in exclude if key not in key_set]
+        if len(unknown) == len(exclude) and exclude:
+            raise ValueError(
+                f"exclude names none of the prompts' sessions (e.g. {unknown[0]!r}); its keys "
+                "must be the session keys of the prompts"
+            )
+        lists = [
+            _encode_id_list(index, exclude.get(key, ()), f"exclude[{key!r}]", handle)
+            for key in keys
+        ]
+        return None, lists
+    if isinstance(exclude, (str, bytes)) or not isinstance(exclude, Iterable):
+        raise TypeError(
+            "exclude must be a list of item ids, a list of such lists (one per session), a "
+            f"dict {{session: ids}} or a DataFrame; got {type(exclude).__name__}"
+        )
+    exclude = list(exclude)
+    nested = [isinstance(e, Iterable) and not isinstance(e, (str, bytes, tuple)) for e in exclude]
+    if exclude and all(nested):
+        if len(exclude) != len(keys):
+            raise ValueError(
+                f"exclude holds {len(exclude)} lists for {len(keys)} sessions: give one list "
+                "per session, or a flat list of item ids to exclude everywhere"
+            )
+        return None, [
+            _encode_id_list(index, e, f"exclude[{i}]", handle) for i, e in enumerate(exclude)
+        ]
+    if any(nested):
+        raise TypeError(
+            "exclude mixes item ids and lists: give a flat list of item ids, or one list per "
+            "session"
+        )
+    return _encode_id_list(index, exclude, "exclude", handle), None
+
+
 class Recommender(RenamedParametersMixin, BaseEstimator):
     """Base class of all recommenders.
 
@@ -112,23 +191,51 @@ class Recommender(RenamedParametersMixin, BaseEstimator):
         self._take_renamed(params.get("deprecated", {}), stacklevel=5)
 
     # ------------------------------------------------------------------ fit
-    def fit(self, sessions, item_metadata: pd.DataFrame | None = None):
+    def fit(
+        self,
+        sessions,
+        item_metadata: pd.DataFrame | None = None,
+        *,
+        session_col: str | None = None,
+        item_col: str | None = None,
+        time_col: str | None = None,
+    ):
         """Fit the model on training sessions.
 
         Parameters
         ----------
-        sessions : DataFrame, dict or list of sequences
-            Training sessions (see the class docstring for the accepted forms).
-        item_metadata : pandas.DataFrame, optional
+        sessions : DataFrame, dict, Series or list of sequences
+            Training sessions: an interaction table (pandas, or any frame narwhals reads:
+            polars, pyarrow, ...), a dict or pandas Series ``{session: [items]}``, or a list
+            of item-id lists (see the class docstring).
+        item_metadata : DataFrame, optional
             Item text fields indexed by (or with a column) ``item_id``. Required by the
             text-based models, ignored by the others.
+        session_col, item_col, time_col : str, optional
+            The interaction table's columns; by default ``session_id`` (or ``user_id``),
+            ``item_id`` and ``timestamp`` (optional). Kept in ``columns_``, so frames given
+            to ``predict`` later are read with the same names, and ``recommend`` names its
+            key column after the session column.
 
         Returns
         -------
         self
         """
         self._check_common_params()
-        _, seqs, times = as_sequences(sessions, return_times=True)
+        frame = as_pandas(sessions)
+        if isinstance(frame, pd.DataFrame):
+            sessions = frame
+            names = infer_columns(frame, session_col, item_col, time_col)
+            self.columns_ = dict(zip(("session", "item", "time"), names))
+        else:
+            self.columns_ = None
+        _, seqs, times = as_sequences(
+            sessions,
+            return_times=True,
+            session_col=session_col,
+            item_col=item_col,
+            time_col=time_col,
+        )
         if self._requires_item_metadata and item_metadata is None:
             raise ValueError(f"{type(self).__name__}.fit needs item_metadata (item texts).")
         meta = item_table(item_metadata) if item_metadata is not None else None
@@ -211,9 +318,28 @@ class Recommender(RenamedParametersMixin, BaseEstimator):
         self._check_fitted()
         return self.item_index_.ids
 
-    def _encode_prompts(self, sessions) -> tuple[list, list[np.ndarray]]:
+    def _frame_columns(self, frame) -> dict:
+        """Column names to read a prompt frame with: those of ``fit`` where the frame has
+        them, else the common names (:func:`llmseqrec.data.infer_columns`)."""
+        fitted = getattr(self, "columns_", None) or {}
+        return {
+            f"{role}_col": name
+            for role, name in fitted.items()
+            if name is not None and name in frame.columns
+        }
+
+    def _as_prompt_sequences(self, sessions):
+        """``(keys, sequences, key column name)`` of prompts in any accepted form."""
+        frame = as_pandas(sessions)
+        if isinstance(frame, pd.DataFrame):
+            cols = self._frame_columns(frame)
+            key_name = infer_columns(frame, cols.get("session_col"), cols.get("item_col"))[0]
+            return (*as_sequences(frame, **cols), key_name)
+        return (*as_sequences(sessions), "session_id")
+
+    def _encode_prompts(self, sessions, return_key_name: bool = False):
         self._check_fitted()
-        keys, seqs = as_sequences(sessions)
+        keys, seqs, key_name = self._as_prompt_sequences(sessions)
         handle = getattr(self, "handle_unknown", "ignore")
         encoded = [self.item_index_.encode(s.tolist(), handle_unknown=handle) for s in seqs]
         lost = [k for k, s, e in zip(keys, seqs, encoded) if len(s) and not len(e)]
@@ -225,7 +351,7 @@ class Recommender(RenamedParametersMixin, BaseEstimator):
                 UserWarning,
                 stacklevel=3,
             )
-        return keys, encoded
+        return (keys, encoded, key_name) if return_key_name else (keys, encoded)
 
     def _batch_scores(self, encoded: list[np.ndarray]) -> np.ndarray:
         """Scores for a batch; empty prompts fall back to training popularity.
@@ -241,29 +367,58 @@ class Recommender(RenamedParametersMixin, BaseEstimator):
         empty = [i for i, s in enumerate(encoded) if not len(s)]
         if empty:
             scores[empty] = self.item_popularity_
+        if np.isnan(scores).any():  # a NaN would rank as a missing item: refuse it
+            bad = int(np.isnan(scores).any(axis=1).sum())
+            raise NonFiniteScoresError(
+                f"{type(self).__name__} scored items with NaN for {bad} of {len(encoded)} "
+                "sessions: its weights are damaged (a corrupt saved file?) or its training "
+                "diverged (try a lower learning_rate)"
+            )
         return scores
 
-    def predict_scores(self, sessions, items: Sequence[Hashable] | None = None) -> np.ndarray:
+    def predict_scores(
+        self,
+        sessions,
+        items: Sequence[Hashable] | None = None,
+        *,
+        exclude=None,
+        exclude_seen: bool = False,
+    ) -> np.ndarray:
         """Raw scores of catalogue items (or of given candidates) for each session.
 
-        Seen items are *not* masked here; :meth:`predict` does that.
+        Seen items are *not* masked here unless ``exclude_seen=True``; :meth:`predict`
+        masks them by default.
 
         Parameters
         ----------
         sessions : DataFrame, dict or list of sequences
         items : sequence of hashable, optional
-            Candidate item ids. Unknown candidates get ``-inf`` (or raise with
-            ``handle_unknown='error'``).
+            Candidate item ids: the columns returned. Unknown candidates get ``-inf`` (or
+            raise with ``handle_unknown='error'``).
+        exclude : iterable of item ids, or per-session exclusions, optional
+            As in :meth:`predict`; excluded items score ``-inf``.
+        exclude_seen : bool, default=False
+            Score each prompt's own items ``-inf``.
 
         Returns
         -------
         ndarray of shape (n_sessions, n_items) or (n_sessions, len(items))
             Column order is :attr:`items_` when ``items`` is None.
         """
-        _, encoded = self._encode_prompts(sessions)
+        if items is not None and (
+            isinstance(items, (str, bytes)) or not isinstance(items, Iterable)
+        ):
+            raise TypeError(
+                f"items must be a list of candidate item ids, got {type(items).__name__}"
+            )
+        keys, encoded = self._encode_prompts(sessions)
+        filters = self._call_filters(keys, encoded, None, exclude, exclude_seen)
         bs = self._batch_size()
         scores = np.concatenate(
-            [self._batch_scores(encoded[s : s + bs]) for s in range(0, len(encoded), bs)]
+            [
+                filters.mask(self._batch_scores(encoded[s : s + bs]), s)
+                for s in range(0, len(encoded), bs)
+            ]
             or [np.zeros((0, self.n_items_))]
         )
         if items is None:
@@ -276,7 +431,9 @@ class Recommender(RenamedParametersMixin, BaseEstimator):
         out[:, known] = scores[:, codes[known] - 1]
         return out
 
-    def predict(self, sessions, k: int = 20) -> np.ndarray:
+    def predict(
+        self, sessions, k: int = 20, *, items=None, exclude=None, exclude_seen: bool | None = None
+    ) -> np.ndarray:
         """Top-``k`` recommendations for each session, best first.
 
         Parameters
@@ -285,6 +442,15 @@ class Recommender(RenamedParametersMixin, BaseEstimator):
             The prompts (the items each session has so far).
         k : int, default=20
             List length. When ``k`` exceeds the catalogue, ``n_items`` columns are returned.
+        items : iterable of item ids, optional
+            Candidate whitelist: only these items are recommended (e.g. what is in stock).
+            Ids outside the catalogue are ignored (``handle_unknown="error"``: raise).
+        exclude : iterable of item ids, or per-session exclusions, optional
+            Blacklist: a flat list of ids excluded for every session, or one list per
+            session (a list aligned with ``sessions``, a dict ``{session key: ids}``, or a
+            DataFrame of ``session_id``/``item_id`` rows such as past purchases).
+        exclude_seen : bool, optional
+            Exclude each prompt's own items; ``None`` = the constructor's ``exclude_seen``.
 
         Returns
         -------
@@ -294,14 +460,25 @@ class Recommender(RenamedParametersMixin, BaseEstimator):
             recommendable items (e.g. all excluded as seen), its remaining slots hold
             ``None`` and the array has dtype object.
         """
-        _, codes = self._predict_codes(sessions, k)
+        _, codes = self._predict_codes(
+            sessions, k, items=items, exclude=exclude, exclude_seen=exclude_seen
+        )
         return self._decode(codes)
 
-    def _predict_codes(self, sessions, k: int, return_scores: bool = False):
+    def _predict_codes(
+        self,
+        sessions,
+        k: int,
+        return_scores: bool = False,
+        items=None,
+        exclude=None,
+        exclude_seen: bool | None = None,
+    ):
         """(keys, codes) of the top-k; with ``return_scores`` also the chosen items' scores."""
         if isinstance(k, (bool, np.bool_)) or not isinstance(k, (int, np.integer)) or k < 1:
             raise ValueError(f"k must be a positive integer, got {k!r}")
-        keys, encoded = self._encode_prompts(sessions)
+        keys, encoded, key_name = self._encode_prompts(sessions, return_key_name=True)
+        filters = self._call_filters(keys, encoded, items, exclude, exclude_seen)
         k_eff = min(int(k), self.n_items_)
         codes = np.zeros((len(encoded), k_eff), dtype=np.int64)
         chosen = np.full((len(encoded), k_eff), np.nan, dtype=np.float32) if return_scores else None
@@ -309,17 +486,37 @@ class Recommender(RenamedParametersMixin, BaseEstimator):
         for start in range(0, len(encoded), bs):
             batch = encoded[start : start + bs]
             scores = self._batch_scores(batch)
-            if self.exclude_seen:
-                rows = np.repeat(np.arange(len(batch)), [len(s) for s in batch])
-                cols = np.concatenate(batch) - 1 if batch else np.zeros(0, int)
-                scores[rows, cols] = -np.inf
+            filters.mask(scores, start)
             top = topk_codes(scores, k_eff)
             codes[start : start + len(batch)] = top
             if return_scores:  # PAD slots keep NaN; masked items are never chosen
                 chosen[start : start + len(batch)] = np.take_along_axis(
                     scores, np.maximum(top - 1, 0), axis=1
                 )
-        return (keys, codes, chosen) if return_scores else (keys, codes)
+        return (keys, codes, chosen, key_name) if return_scores else (keys, codes)
+
+    def _call_filters(self, keys, encoded, items, exclude, exclude_seen) -> _CallFilters:
+        """The per-call masks of :meth:`predict` (validated once, applied per batch)."""
+        if exclude_seen is None:
+            exclude_seen = self.exclude_seen
+        if not isinstance(exclude_seen, (bool, np.bool_)):
+            raise ValueError(f"exclude_seen must be True, False or None, got {exclude_seen!r}")
+        handle = "pad" if getattr(self, "handle_unknown", "ignore") == "ignore" else "error"
+        blocked = None
+        if items is not None:
+            allowed = _encode_id_list(self.item_index_, items, "items", handle)
+            blocked = np.ones(self.n_items_, dtype=bool)
+            blocked[allowed - 1] = False
+        per_session = None
+        if isinstance(as_pandas(exclude), pd.DataFrame):  # rows of (session, item)
+            ex_keys, ex_seqs, _ = self._as_prompt_sequences(exclude)
+            exclude = dict(zip(ex_keys, ex_seqs))
+        if exclude is not None:
+            glob, per_session = _exclusions(self.item_index_, exclude, keys, handle)
+            if glob is not None:
+                blocked = np.zeros(self.n_items_, dtype=bool) if blocked is None else blocked
+                blocked[glob - 1] = True
+        return _CallFilters(encoded if exclude_seen else None, blocked, per_session)
 
     def _batch_size(self) -> int:
         return max(
@@ -336,22 +533,29 @@ class Recommender(RenamedParametersMixin, BaseEstimator):
             return out
         return ids[codes - 1] if codes.size else np.empty(codes.shape, dtype=ids.dtype)
 
-    def recommend(self, sessions, k: int = 20) -> pd.DataFrame:
+    def recommend(
+        self, sessions, k: int = 20, *, items=None, exclude=None, exclude_seen: bool | None = None
+    ) -> pd.DataFrame:
         """Top-``k`` recommendations as a tidy table.
+
+        ``items``, ``exclude`` and ``exclude_seen`` filter as in :meth:`predict`.
 
         Returns
         -------
         pandas.DataFrame
-            Columns ``session_id``, ``rank`` (1-based), ``item_id``, ``score``.
+            Columns ``session_id`` (for a frame of prompts: its session column's name,
+            e.g. ``user_id``), ``rank`` (1-based), ``item_id``, ``score``.
         """
-        keys, codes, scores = self._predict_codes(sessions, k, return_scores=True)
+        keys, codes, scores, key_name = self._predict_codes(
+            sessions, k, return_scores=True, items=items, exclude=exclude, exclude_seen=exclude_seen
+        )
         rows = [
             (key, rank, self.item_index_.ids[code - 1], float(score))
             for key, row, row_scores in zip(keys, codes, scores)
             for rank, (code, score) in enumerate(zip(row, row_scores), start=1)
             if code != PAD
         ]
-        return pd.DataFrame(rows, columns=["session_id", "rank", "item_id", "score"])
+        return pd.DataFrame(rows, columns=[key_name, "rank", "item_id", "score"])
 
     # ------------------------------------------------------------------ persistence
     def _get_state(self) -> tuple[dict[str, np.ndarray], dict]:

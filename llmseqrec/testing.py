@@ -270,6 +270,78 @@ def check_unknown_items(estimator):
     raise AssertionError("handle_unknown='error' did not raise UnknownItemError")
 
 
+def check_predict_time_filters(estimator):
+    """``items=`` (whitelist), ``exclude=`` (global, per-session list, dict) and
+    ``exclude_seen=`` act as masks before the top-k: each filtered list is the unfiltered
+    ranking with the masked items taken out."""
+    est, train, prompts, _, items = _prepared(estimator)
+    _fit(est, train, items)
+    prompts = prompts[:4]
+    n = est.n_items_
+
+    def kept(rows, drop, k):  # the rows without the dropped items (a set per row), first k
+        return [[x for x in row if x is not None and x not in d][:k] for row, d in zip(rows, drop)]
+
+    def plain(rows):
+        return [[x for x in row if x is not None] for row in rows]
+
+    full = est.predict(prompts, k=n)
+    allowed = set(est.items_[::2].tolist())
+    got = est.predict(prompts, k=5, items=list(allowed))
+    outside = [set(est.items_.tolist()) - allowed] * len(prompts)
+    assert plain(got) == kept(full, outside, 5), "items= is not the ranking restricted to them"
+    banned = {row[0] for row in full if row[0] is not None}
+    got = est.predict(prompts, k=5, exclude=list(banned))
+    assert plain(got) == kept(full, [banned] * len(prompts), 5), "a global exclude= differs"
+    per_row = [set(row[:2].tolist()) for row in full]
+    got = est.predict(prompts, k=5, exclude=[list(d) for d in per_row])
+    assert plain(got) == kept(full, per_row, 5), "a per-session exclude= list differs"
+    keyed = {f"q{i}": p for i, p in enumerate(prompts)}
+    got = est.predict(keyed, k=5, exclude={"q1": list(per_row[1])})
+    drop = [set(), per_row[1], set(), set()]
+    assert plain(got) == kept(full, drop, 5), "a per-session exclude= dict differs"
+    unmasked = est.predict(prompts, k=n, exclude_seen=not est.exclude_seen)
+    seen = [set(p.tolist()) for p in prompts]
+    with_seen, without_seen = (unmasked, full) if est.exclude_seen else (full, unmasked)
+    assert kept(with_seen, seen, 10) == kept(without_seen, seen, 10), (
+        "exclude_seen= does not only mask the prompt's items"
+    )
+    # and it does unmask: a prompt item with a finite raw score is in the unmasked ranking
+    column = {item: j for j, item in enumerate(est.items_.tolist())}
+    raw = est.predict_scores(prompts)
+    for row, s, r in zip(with_seen, seen, raw):
+        scorable = {i for i in s if i in column and np.isfinite(r[column[i]])}
+        assert scorable <= set(row.tolist()), "exclude_seen=False still masks prompt items"
+    masked = est.predict(prompts, k=n, exclude_seen=True)
+    assert not any(set(m.tolist()) & s for m, s in zip(masked, seen)), "exclude_seen=True"
+
+
+def check_bad_input_is_a_library_error(estimator):
+    """Null ids in ``fit`` or in a prompt and a bad ``k`` raise a ``ValueError`` that names the
+    input, never a wrong answer or an error from numpy/torch internals."""
+    est, train, prompts, _, items = _prepared(estimator)
+    rows = [(sid, item, t) for sid, seq in train.items() for t, item in enumerate(seq)]
+    frame = pd.DataFrame(rows, columns=["session_id", "item_id", "timestamp"])
+    frame.loc[3, "item_id"] = None
+    _expect_value_error(lambda: _fit(clone(est), frame, items), "item_id", "a null item id in fit")
+    _fit(est, train, items)
+    bad_prompt = [list(prompts[0].tolist()) + [None]]
+    _expect_value_error(lambda: est.predict(bad_prompt, k=5), "", "a None item in a prompt")
+    for k in (0, -1, 2.5, "5"):
+        _expect_value_error(lambda k=k: est.predict(prompts[:2], k=k), "k", f"k={k!r}")
+
+
+def _expect_value_error(call, mention: str, what: str) -> None:
+    try:
+        call()
+    except ValueError as exc:
+        assert mention in str(exc), f"{what}: the error does not name {mention!r}: {exc}"
+        return
+    except Exception as exc:  # an internal error is a failure of the check too
+        raise AssertionError(f"{what} raised {type(exc).__name__}, not ValueError: {exc}") from exc
+    raise AssertionError(f"{what} raised no error")
+
+
 def check_beats_most_popular(estimator):
     """On data with a learnable next item, NDCG@10 clearly exceeds MostPopular's."""
     from .metrics import ndcg_at_k
@@ -298,6 +370,8 @@ CHECKS: tuple[Callable, ...] = (
     check_renamed_parameters,
     check_k_larger_than_catalogue,
     check_unknown_items,
+    check_predict_time_filters,
+    check_bad_input_is_a_library_error,
     check_beats_most_popular,
 )
 

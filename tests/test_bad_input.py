@@ -319,6 +319,77 @@ def test_a_closed_port_fails_at_once_and_a_silent_server_within_the_deadline():
         assert time.monotonic() - start < 6
 
 
+def _serve_badly(mode: str):
+    """A server whose answers trickle (a byte every 0.2 s, never done within 3 s) or stop
+    half-way (fewer bytes than the Content-Length it announced): (url, server)."""
+    import threading
+    import time
+    from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+
+    body = b'{"data": [{"embedding": [0.1, 0.2]}]}'
+
+    class Handler(BaseHTTPRequestHandler):
+        def log_message(self, *args):
+            pass
+
+        def do_POST(self):
+            self.rfile.read(int(self.headers.get("Content-Length") or 0))
+            self.send_response(200)
+            self.send_header("Content-Length", str(len(body)))
+            self.end_headers()
+            if mode == "half":
+                self.wfile.write(body[: len(body) // 2])
+                return
+            try:
+                for byte in body:
+                    self.wfile.write(bytes([byte]))
+                    self.wfile.flush()
+                    time.sleep(0.2)
+            except OSError:  # the client gave up
+                pass
+
+    server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+    server.daemon_threads = True
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    return f"http://127.0.0.1:{server.server_address[1]}/v1", server
+
+
+def test_a_trickling_answer_is_cut_at_the_deadline_not_read_forever():
+    import time
+
+    from llmseqrec.text import ItemTextEncoder
+    from llmseqrec.text._backends import EmbeddingAPIError
+
+    url, server = _serve_badly("trickle")
+    items = pd.DataFrame({"item_id": ["a"], "title": ["red shoe"]})
+    start = time.monotonic()
+    try:
+        # each byte arrives well within the 1 s timeout of one read, the whole answer would
+        # take 8 s: each attempt is cut at its timeout, all of them at the deadline
+        with pytest.raises(EmbeddingAPIError, match="failed after .*timed out"):
+            ItemTextEncoder(
+                backend="openai", model="m", api_base=url, cache=False, timeout=1, deadline=2.5
+            ).fit_transform(items)
+        assert time.monotonic() - start < 3.5
+    finally:
+        server.shutdown()
+
+
+def test_an_answer_cut_short_is_retried_then_an_api_error():
+    from llmseqrec.text import ItemTextEncoder
+    from llmseqrec.text._backends import EmbeddingAPIError
+
+    url, server = _serve_badly("half")
+    items = pd.DataFrame({"item_id": ["a"], "title": ["red shoe"]})
+    try:
+        with pytest.raises(EmbeddingAPIError, match="failed after .*IncompleteRead"):
+            ItemTextEncoder(
+                backend="openai", model="m", api_base=url, cache=False, timeout=1, deadline=2.5
+            ).fit_transform(items)
+    finally:
+        server.shutdown()
+
+
 def test_an_item_with_no_field_content_renders_empty_not_the_template_labels():
     from llmseqrec.text import render_texts
 
@@ -429,3 +500,30 @@ def test_reciprocal_rank_fusion_refuses_string_weights_at_fit():
     )
     with pytest.raises(ValueError, match="weights='auto' is ScoreFusion's"):
         model.fit(train)
+
+
+def test_the_shared_suite_catches_a_recommender_that_accepts_a_bad_k():
+    from llmseqrec import MostPopular
+    from llmseqrec.testing import check_bad_input_is_a_library_error
+
+    class LenientMostPopular(MostPopular):
+        def predict(self, X, k=10):  # coerces k instead of refusing it
+            return super().predict(X, k=max(1, int(float(k))))
+
+    check_bad_input_is_a_library_error(MostPopular())
+    with pytest.raises(AssertionError, match="k=0 raised no error"):
+        check_bad_input_is_a_library_error(LenientMostPopular())
+
+
+def test_item_metadata_that_is_not_a_frame_and_candidates_that_are_not_a_list_are_clear():
+    from llmseqrec import LLMSeqSim
+    from llmseqrec.text import ItemTextEncoder
+
+    train, prompts, _, _ = synthetic_data("str")
+    encoder = ItemTextEncoder(backend="tfidf", dim=16, cache=False, show_progress=False)
+    with pytest.raises(TypeError, match="item metadata must be a pandas DataFrame .* got list"):
+        LLMSeqSim(item_embeddings=encoder, n_components=8).fit(train, item_metadata=[1, 2])
+    model = MostPopular().fit(train)
+    for items in (5, "item_1"):
+        with pytest.raises(TypeError, match="items must be a list of candidate item ids"):
+            model.predict_scores(prompts[:2], items=items)

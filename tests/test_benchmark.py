@@ -603,3 +603,22 @@ def test_components_compare_parameter_by_parameter():
     # (it meant the old default) is not taken for today's value.
     assert not _same_value("LLMSeqSim()", full)
     assert _same_value("[('a', SKNN(k=5))]", "[['a', SKNN(k=5, sampling='recent')]]")
+
+
+def test_plot_results_writes_pngs_without_touching_matplotlibs_backend(tmp_path):
+    matplotlib = pytest.importorskip("matplotlib")
+    from llmseqrec.benchmark._report import plot_results
+
+    rows = [
+        (model, metric, 20, mean, 0.001)
+        for model, mean in (("A", 0.04), ("B", 0.05))
+        for metric in ("NDCG", "CatCov")
+    ]
+    pd.DataFrame(rows, columns=["model", "metric", "k", "mean", "std"]).to_csv(
+        tmp_path / "summary.csv", index=False
+    )
+    before = matplotlib.get_backend()
+    paths = plot_results(tmp_path)
+    assert matplotlib.get_backend() == before
+    assert [p.name for p in paths] == ["ndcg20.png", "ndcg20_vs_coverage.png"]
+    assert all(p.read_bytes()[:4] == b"\x89PNG" for p in paths)

@@ -127,16 +127,15 @@ def plot_results(out_dir, metric: str = "NDCG", k: int = 20) -> list[Path]:
     from ..utils import import_optional
 
     import_optional("matplotlib", extra="plot", purpose="benchmark plots")
-    import matplotlib
-
-    matplotlib.use("Agg")
-    import matplotlib.pyplot as plt
+    # Figure objects draw without pyplot: the caller's backend and open figures are untouched.
+    from matplotlib.figure import Figure
 
     out = Path(out_dir)
     summary = pd.read_csv(out / "summary.csv")
     acc = summary[(summary["metric"] == metric) & (summary["k"] == k)]
     cov = summary[(summary["metric"] == "CatCov") & (summary["k"] == k)].set_index("model")
-    fig, ax = plt.subplots(figsize=(8, 1.0 + 0.45 * len(acc)))
+    fig = Figure(figsize=(8, 1.0 + 0.45 * len(acc)))
+    ax = fig.subplots()
     ax.barh(
         acc["model"], acc["mean"], xerr=acc["std"], capsize=4, color="#4C72B0"
     )  # long labels read best sideways
@@ -146,8 +145,8 @@ def plot_results(out_dir, metric: str = "NDCG", k: int = 20) -> list[Path]:
     fig.tight_layout()
     bar_path = out / f"{metric.lower()}{k}.png"
     fig.savefig(bar_path, dpi=120)
-    plt.close(fig)
-    fig, ax = plt.subplots(figsize=(8, 4.5))
+    fig = Figure(figsize=(8, 4.5))
+    ax = fig.subplots()
     for _, row in acc.iterrows():
         c = cov.loc[row["model"], "mean"] if row["model"] in cov.index else np.nan
         ax.errorbar(c, row["mean"], yerr=row["std"], fmt="o", capsize=3)
@@ -161,5 +160,4 @@ def plot_results(out_dir, metric: str = "NDCG", k: int = 20) -> list[Path]:
     fig.tight_layout()
     scatter_path = out / f"{metric.lower()}{k}_vs_coverage.png"
     fig.savefig(scatter_path, dpi=120)
-    plt.close(fig)
     return [bar_path, scatter_path]

@@ -11,16 +11,13 @@ import numpy as np
 import pandas as pd
 
 from ..metrics import ndcg_at_k
+from ..model_selection._search import PRUNED_SHARE, optuna_quiet, plain_choices, suggest
 from ..registry import get_class
 from ..utils import current_names, import_optional
 from ._config import BenchmarkConfig, build_model, read_params_from
 from ._data import load_benchmark_data, validation_folds
 
 __all__ = ["run_search", "suggest"]
-
-
-#: Share of trials pruned after each fold: the paper's "bottom 20%".
-PRUNED_SHARE = 0.2
 
 
 def bottom_share_pruner(optuna, share: float):
@@ -30,23 +27,6 @@ def bottom_share_pruner(optuna, share: float):
     return optuna.pruners.PercentilePruner(
         100.0 * (1.0 - share), n_startup_trials=3, n_warmup_steps=0
     )
-
-
-def _plain_choices(choices: list) -> bool:
-    """optuna's categorical choices must be None/bool/int/float/str; others go by index."""
-    return all(v is None or isinstance(v, (bool, int, float, str)) for v in choices)
-
-
-def suggest(trial, name: str, spec):
-    """One optuna suggestion from a space entry: a list of choices or {low, high, log?, step?}."""
-    if isinstance(spec, list):
-        if _plain_choices(spec):
-            return trial.suggest_categorical(name, spec)
-        return spec[trial.suggest_categorical(f"{name}__index", list(range(len(spec))))]
-    low, high, log = spec["low"], spec["high"], bool(spec.get("log", False))
-    if isinstance(low, int) and isinstance(high, int) and not isinstance(low, bool):
-        return trial.suggest_int(name, low, high, log=log, step=spec.get("step", 1))
-    return trial.suggest_float(name, float(low), float(high), log=log)
 
 
 def run_search(
@@ -124,7 +104,6 @@ def run_search(
         seed=spec.seed, n_startup_trials=min(10, max(1, (n_trials or spec.n_trials) // 3))
     )
     pruner = bottom_share_pruner(optuna, PRUNED_SHARE)
-    optuna.logging.set_verbosity(optuna.logging.WARNING)
     study = optuna.create_study(direction="maximize", sampler=sampler, pruner=pruner)
     for start in spec.enqueue:  # known configurations first, judged like any trial
         study.enqueue_trial(_to_trial(start, spec.space))
@@ -151,7 +130,10 @@ def run_search(
         (out / "best_params.json").write_text(json.dumps(payload, indent=2))
         return payload
 
-    study.optimize(objective, n_trials=n_trials or spec.n_trials, timeout=timeout, callbacks=[save])
+    with optuna_quiet(optuna):  # per-trial INFO lines off; the caller's verbosity kept
+        study.optimize(
+            objective, n_trials=n_trials or spec.n_trials, timeout=timeout, callbacks=[save]
+        )
     payload = save(study)
     if payload is None:
         raise RuntimeError(
@@ -170,7 +152,7 @@ def _to_trial(params: dict, space: dict) -> dict:
     out = {}
     for name, value in params.items():
         spec = space[name]
-        if isinstance(spec, list) and not _plain_choices(spec):
+        if isinstance(spec, list) and not plain_choices(spec):
             out[f"{name}__index"] = spec.index(value)
         else:
             out[name] = value

@@ -5,6 +5,7 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 
+from ._frames import as_pandas
 from ._sequences import infer_columns
 
 __all__ = ["kcore_filter", "drop_repeated_interactions", "shuffle_ties"]
@@ -44,6 +45,7 @@ def kcore_filter(
     """
     if k < 1:
         raise ValueError(f"k must be >= 1, got {k}")
+    df = as_pandas(df)
     session_col, item_col, _ = infer_columns(df, session_col, item_col)
     out = df
     for _ in range(max_iter):
@@ -70,6 +72,7 @@ def drop_repeated_interactions(
     >>> drop_repeated_interactions(df)["item_id"].tolist()
     ['a', 'b']
     """
+    df = as_pandas(df)
     session_col, item_col, _ = infer_columns(df, session_col, item_col)
     return df[~df.duplicated([session_col, item_col], keep=keep)]
 
@@ -110,6 +113,7 @@ def shuffle_ties(
     >>> shuffle_ties(df, random_state=1)["item_id"].tolist()[-1]
     'c'
     """
+    df = as_pandas(df)
     session_col, _, time_col = infer_columns(df, session_col, None, time_col)
     if time_col is None:
         raise KeyError("shuffle_ties needs a time column (time_col=...)")

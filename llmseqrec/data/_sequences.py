@@ -7,6 +7,7 @@ from collections.abc import Hashable, Mapping, Sequence
 import numpy as np
 import pandas as pd
 
+from ._frames import as_pandas
 from ._ids import _as_id_array
 
 __all__ = ["to_sequences", "as_sequences", "session_times", "infer_columns"]
@@ -123,6 +124,7 @@ def to_sequences(
     >>> {k: v.tolist() for k, v in to_sequences(df).items()}
     {1: ['b', 'd', 'a'], 2: ['c']}
     """
+    df = as_pandas(df)
     session_col, item_col, time_col = infer_columns(df, session_col, item_col, time_col)
     keys, groups, _ = _ordered_groups(df, session_col, item_col, time_col)
     return dict(zip(keys, groups))
@@ -137,22 +139,41 @@ def session_times(
     return df.groupby(session_col, sort=False)[time_col].max()
 
 
-def as_sequences(sessions, return_times: bool = False):
+def as_sequences(
+    sessions,
+    return_times: bool = False,
+    session_col: str | None = None,
+    item_col: str | None = None,
+    time_col: str | None = None,
+):
     """Normalise the accepted session inputs to ``(keys, sequences)``.
 
-    Accepted forms: a DataFrame of interactions (see :func:`to_sequences`), a mapping
-    ``session id -> sequence of item ids``, or a sequence of item-id sequences (keys are
-    then the positions ``0..n-1``). A single flat list of ids is rejected, because it is
-    ambiguous.
+    Accepted forms: a DataFrame of interactions (see :func:`to_sequences`; pandas, or any
+    frame narwhals reads, such as polars or pyarrow), a mapping ``session id -> sequence of
+    item ids``, a pandas Series of item-id lists indexed by session, or a sequence of
+    item-id sequences (keys are then the positions ``0..n-1``). A single flat list of ids is
+    rejected, because it is ambiguous.
+
+    ``session_col``, ``item_col`` and ``time_col`` name a frame's columns (default: the
+    common names of :func:`infer_columns`); they are an error with any other input.
 
     With ``return_times=True`` a third value is returned: each session's largest
     timestamp (ndarray aligned with the keys) for a DataFrame with a time column, else
     ``None``.
     """
+    sessions = as_pandas(sessions)
     if isinstance(sessions, pd.DataFrame):
-        cols = infer_columns(sessions)
+        cols = infer_columns(sessions, session_col, item_col, time_col)
         keys, groups, times = _ordered_groups(sessions, *cols)
         return (keys, groups, times) if return_times else (keys, groups)
+    given = [n for n, v in zip(("session_col", "item_col", "time_col"), (session_col, item_col, time_col)) if v is not None]  # fmt: skip
+    if given:
+        raise TypeError(
+            f"{', '.join(given)} name columns of an interaction table; the sessions given are "
+            f"a {type(sessions).__name__}"
+        )
+    if isinstance(sessions, pd.Series):  # session key -> list of items
+        sessions = dict(zip(sessions.index, sessions.to_numpy()))
     keys, seqs = _as_plain_sequences(sessions)
     return (keys, seqs, None) if return_times else (keys, seqs)
 

@@ -9,6 +9,7 @@ from dataclasses import dataclass, field
 import numpy as np
 import pandas as pd
 
+from ._frames import as_pandas
 from ._sequences import _ordered_groups, infer_columns
 
 __all__ = [
@@ -181,8 +182,9 @@ def temporal_split(
 
     Parameters
     ----------
-    df : pandas.DataFrame
-        Interactions with session, item and time columns.
+    df : DataFrame
+        Interactions with session, item and time columns (pandas, or any frame narwhals
+        reads: polars, pyarrow, ...).
     test_frac : float, default=0.2
     filter_unknown_test_items : bool, default=True
     min_test_length : int, default=2
@@ -194,6 +196,7 @@ def temporal_split(
     """
     if not 0 < test_frac < 1:
         raise ValueError(f"test_frac must be in (0, 1), got {test_frac}")
+    df = as_pandas(df)
     _, item_col_, _ = infer_columns(df, session_col, item_col, time_col)
     if len(df) == 0:
         raise ValueError(
@@ -274,6 +277,7 @@ def leave_one_out_split(
     item is the target and training sequences stop before it (for model selection).
     Users with fewer than 3 interactions are skipped.
     """
+    df = as_pandas(df)
     session_col, item_col, time_col = infer_columns(df, session_col, item_col, time_col)
     keys, groups, _ = _ordered_groups(df, session_col, item_col, time_col)
     cut = 2 if validation else 1
