@@ -28,6 +28,8 @@ Map of the package, lowest layer first; a layer imports only from layers below i
   behavioural suite), ``benchmark`` (configured runs, search, reports); ``cli`` on top.
 """
 
+import logging as _logging
+
 from . import _builtins  # noqa: F401  (registers the built-in classes by name)
 from ._version import __version__
 from .base import Recommender
@@ -93,3 +95,6 @@ __all__ = [
     "register",
     "all_recommenders",
 ]
+
+# A library logs, the application decides where it goes (the CLI: stderr, -v/-q).
+_logging.getLogger(__name__).addHandler(_logging.NullHandler())

@@ -3,9 +3,12 @@
 from __future__ import annotations
 
 import argparse
+import logging
 import shlex
 import sys
 from pathlib import Path
+
+logger = logging.getLogger("llmseqrec.cli")
 
 
 def _command_line(argv) -> str:
@@ -18,6 +21,9 @@ def main(argv=None) -> int:
         prog="llmseqrec", description="Sequential recommendation with LLMs: benchmarks and search."
     )
     parser.add_argument("--debug", action="store_true", help="show the full traceback of an error")
+    loudness = parser.add_mutually_exclusive_group()
+    loudness.add_argument("-v", "--verbose", action="store_true", help="also log debugging detail")
+    loudness.add_argument("-q", "--quiet", action="store_true", help="log warnings and errors only")
     sub = parser.add_subparsers(dest="command", required=True)
 
     bench = sub.add_parser(
@@ -42,6 +48,14 @@ def main(argv=None) -> int:
     )
     bench.add_argument("--dataset", help="override the data set (beauty, ml-100k, synthetic)")
     bench.add_argument("--data-dir", help="override the data folder")
+    bench.add_argument(
+        "--interactions",
+        help="your own interactions file (CSV, TSV or Parquet) instead of a built-in data set",
+    )
+    bench.add_argument("--items", help="your own item file (item_id and text columns)")
+    bench.add_argument("--session-col", help="session (or user) column of --interactions")
+    bench.add_argument("--item-col", help="item column of --interactions")
+    bench.add_argument("--time-col", help="time column of --interactions")
     bench.add_argument("--protocol", choices=["P1", "P2", "P3"])
     bench.add_argument(
         "--seeds", help="comma-separated seeds to fit, e.g. 0,1,2 (default from the configuration)"
@@ -64,6 +78,14 @@ def main(argv=None) -> int:
     search.add_argument("--out", help="output directory (default results/<config>/search-<label>)")
     search.add_argument("--data-dir", help="override the data folder")
     search.add_argument(
+        "--interactions",
+        help="your own interactions file (CSV, TSV or Parquet) instead of a built-in data set",
+    )
+    search.add_argument("--items", help="your own item file (item_id and text columns)")
+    search.add_argument("--session-col", help="session (or user) column of --interactions")
+    search.add_argument("--item-col", help="item column of --interactions")
+    search.add_argument("--time-col", help="time column of --interactions")
+    search.add_argument(
         "--timeout",
         type=float,
         help="seconds after which no new trial starts (the running one finishes)",
@@ -75,6 +97,9 @@ def main(argv=None) -> int:
     report.add_argument("--section", required=True)
 
     args = parser.parse_args(argv)
+    _configure_logging(
+        logging.DEBUG if args.verbose else logging.WARNING if args.quiet else logging.INFO
+    )
     try:
         return _run(args, argv, parser)
     except (ValueError, TypeError, KeyError, OSError, ImportError, RuntimeError) as exc:
@@ -87,6 +112,33 @@ def main(argv=None) -> int:
             file=sys.stderr,
         )
         return 1
+
+
+def _configure_logging(level: int) -> None:
+    """The command's own output: the library's log records on stderr at ``level``."""
+    logger = logging.getLogger("llmseqrec")
+    if not any(getattr(h, "_llmseqrec_cli", False) for h in logger.handlers):
+        handler = logging.StreamHandler()
+        handler.setFormatter(logging.Formatter("%(message)s"))
+        handler._llmseqrec_cli = True
+        logger.addHandler(handler)
+    logger.setLevel(level)
+
+
+def _own_data(config, args) -> None:
+    """``--interactions``/``--items``/``--*-col`` into the configuration."""
+    if args.interactions:
+        config.interactions = args.interactions
+        if not args.dataset:
+            config.dataset = Path(args.interactions).name.split(".")[0]
+    elif args.items:
+        raise ValueError("--items needs --interactions (your interactions file)")
+    if args.items:
+        config.items = args.items
+    for role in ("session", "item", "time"):
+        name = getattr(args, f"{role}_col")
+        if name:
+            config.columns[role] = name
 
 
 def _seeds(text: str, parser) -> list[int]:
@@ -112,8 +164,12 @@ def _run(args, argv, parser) -> int:
             config = load_config(args.config)
         elif args.dataset:
             config = load_config({"name": f"{args.dataset}-cli", "dataset": args.dataset})
+        elif args.interactions:
+            name = Path(args.interactions).name.split(".")[0]
+            config = load_config({"name": f"{name}-cli", "interactions": args.interactions})
         else:
-            parser.error("give a configuration file or --dataset")
+            parser.error("give a configuration file, --dataset or --interactions")
+        _own_data(config, args)
         config.models += [parse_model_option(m) for m in args.model]
         unknown = set(args.only) - {m.label for m in config.models}
         if unknown:
@@ -137,19 +193,21 @@ def _run(args, argv, parser) -> int:
         )
         if args.plots:
             for path in plot_results(out):
-                print(f"plot: {path}")
+                logger.info("plot: %s", path)
         if args.docs:
             write_section(args.docs, args.section or config.name, render_results_dir(out))
-            print(f"updated {args.docs} (section {args.section or config.name})")
+            logger.info("updated %s (section %s)", args.docs, args.section or config.name)
     elif args.command == "search":
         config = load_config(args.config)
         if args.data_dir:
             config.data_dir = args.data_dir
+        args.dataset = None
+        _own_data(config, args)
         out = Path(args.out or Path("results") / config.name / f"search-{args.model}")
         run_search(config, args.model, out, n_trials=args.trials, timeout=args.timeout)
     else:
         write_section(args.docs, args.section, render_results_dir(args.results))
-        print(f"updated {args.docs} (section {args.section})")
+        logger.info("updated %s (section %s)", args.docs, args.section)
     return 0
 
 

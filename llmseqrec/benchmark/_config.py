@@ -31,6 +31,9 @@ _TOP_KEYS = {
     "models",
     "search",
     "n_folds",
+    "interactions",
+    "items",
+    "columns",
 }
 
 
@@ -73,6 +76,11 @@ class BenchmarkConfig:
     n_folds: int = 3
     models: list = field(default_factory=list)
     search: dict = field(default_factory=dict)
+    #: Your own data instead of a built-in data set: an interactions file (CSV, TSV or
+    #: Parquet), optionally an item file, and the column names if they are not the usual.
+    interactions: str | None = None
+    items: str | None = None
+    columns: dict = field(default_factory=dict)
 
     def to_json(self) -> dict:
         return asdict(self)
@@ -222,9 +230,18 @@ def load_config(source) -> BenchmarkConfig:
     unknown = set(data) - _TOP_KEYS
     if unknown:
         raise ConfigError(f"unknown top-level keys {sorted(unknown)}; valid: {sorted(_TOP_KEYS)}")
+    if "interactions" in data:
+        data.setdefault("dataset", Path(str(data["interactions"])).name.split(".")[0])
+    elif "items" in data:
+        raise ConfigError("'items' needs 'interactions' (the file of your interactions)")
     for key in ("name", "dataset"):
         if key not in data:
             raise ConfigError(f"the configuration needs a {key!r}")
+    unknown_columns = set(data.get("columns", {})) - {"session", "item", "time"}
+    if unknown_columns:
+        raise ConfigError(
+            f"columns: unknown roles {sorted(unknown_columns)}; use session, item and time"
+        )
     if data.get("protocol", "P1") not in PROTOCOLS:
         raise ConfigError(f"protocol must be one of {PROTOCOLS}, got {data['protocol']!r}")
     if data.get("popularity", "train") not in ("train", "train+test"):
@@ -244,6 +261,9 @@ def load_config(source) -> BenchmarkConfig:
         n_folds=int(data.get("n_folds", 3)),
         models=list(models.values()),
         search=search,
+        interactions=data.get("interactions"),
+        items=data.get("items"),
+        columns=dict(data.get("columns", {})),
     )
 
 

@@ -8,6 +8,7 @@ from ..data import leave_one_out_split, temporal_folds, temporal_split
 from ..datasets import (
     fetch_movielens,
     load_beauty,
+    load_interaction_files,
     load_movielens,
     load_movielens_atomic,
     make_synthetic_sessions,
@@ -16,8 +17,19 @@ from ..datasets import (
 __all__ = ["load_benchmark_data", "make_split", "validation_folds"]
 
 
-def load_benchmark_data(dataset: str, data_dir: str | None = None):
-    """``beauty``, ``ml-100k`` (downloaded when no folder is given) or ``synthetic``."""
+def load_benchmark_data(dataset: str, data_dir: str | None = None, config=None):
+    """``beauty``, ``ml-100k`` (downloaded when no folder is given) or ``synthetic``; or
+    your own files when ``config`` (a :class:`BenchmarkConfig`) names ``interactions``."""
+    if config is not None and config.interactions:
+        columns = config.columns or {}
+        return load_interaction_files(
+            config.interactions,
+            config.items,
+            session_col=columns.get("session"),
+            item_col=columns.get("item"),
+            time_col=columns.get("time"),
+            name=dataset,
+        )
     if dataset == "beauty":
         return load_beauty(data_dir)
     if dataset == "ml-100k":
@@ -27,7 +39,10 @@ def load_benchmark_data(dataset: str, data_dir: str | None = None):
         return load_movielens(path) if (path / "u.data").exists() else load_movielens_atomic(path)
     if dataset == "synthetic":
         return make_synthetic_sessions(n_sessions=400, random_state=0)
-    raise ValueError(f"unknown dataset {dataset!r}; use 'beauty', 'ml-100k' or 'synthetic'")
+    raise ValueError(
+        f"unknown dataset {dataset!r}; use 'beauty', 'ml-100k' or 'synthetic', or your own "
+        "files (CLI: --interactions FILE [--items FILE]; configuration: interactions = ...)"
+    )
 
 
 def make_split(data, protocol: str):

@@ -5,6 +5,7 @@ from __future__ import annotations
 import ast
 import inspect
 import json
+import logging
 import os
 import re
 from datetime import date
@@ -22,6 +23,11 @@ from ._machine import machine_info
 from ._report import render_markdown, summarize
 
 __all__ = ["run_benchmark", "ResultsDirectoryError"]
+
+logger = logging.getLogger(__name__)
+
+#: Configuration keys of your own data (absent from results written before they existed).
+_OWN_DATA_KEYS = ("interactions", "items", "columns")
 
 
 _TIMINGS = (
@@ -330,7 +336,7 @@ def run_benchmark(
     out_dir,
     overwrite: bool = False,
     command: str | None = None,
-    log=print,
+    log=None,
     only=None,
 ) -> pd.DataFrame:
     """Run (or resume) a benchmark and write its result files.
@@ -357,12 +363,23 @@ def run_benchmark(
     config_json = json.loads(json.dumps(config.to_json(), default=str))
     # Models and seeds may change between runs (run files are per model and seed, so adding
     # a seed resumes); the data set, protocol and metrics may not.
+    log = log or logger.info
     per_run = ("models", "search", "name", "seeds")
-    setup = {k: v for k, v in config_json.items() if k not in per_run}
+
+    def setup_of(snapshot: dict) -> dict:
+        # Keys added later (your own data files) count as absent at their empty default,
+        # so results written before they existed still resume.
+        return {
+            k: v
+            for k, v in snapshot.items()
+            if k not in per_run and not (k in _OWN_DATA_KEYS and v in (None, {}))
+        }
+
+    setup = setup_of(config_json)
     snapshot = out / "config.json"
     if snapshot.exists():
         previous = json.loads(snapshot.read_text())
-        if {k: v for k, v in previous.items() if k not in per_run} != setup:
+        if setup_of(previous) != setup:
             if not overwrite:
                 raise ResultsDirectoryError(
                     f"{out} holds results for another data set/protocol/k; choose another directory or pass overwrite=True"
@@ -373,7 +390,7 @@ def run_benchmark(
     _write_json(snapshot, config_json)
 
     log(f"Loading {config.dataset} ({config.protocol}) ...")
-    data = load_benchmark_data(config.dataset, config.data_dir)
+    data = load_benchmark_data(config.dataset, config.data_dir, config)
     split = make_split(data, config.protocol)
     stats = {**data.stats(), **split.stats()}
     records, selections, seeds_on_file = [], {}, {}

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import logging
 import time
 from dataclasses import replace
 from pathlib import Path
@@ -19,6 +20,8 @@ from ._data import load_benchmark_data, validation_folds
 
 __all__ = ["run_search", "suggest"]
 
+logger = logging.getLogger(__name__)
+
 
 def bottom_share_pruner(optuna, share: float):
     """A pruner that stops a trial whose running mean is in the bottom ``share`` of the
@@ -34,7 +37,7 @@ def run_search(
     label: str,
     out_dir,
     n_trials: int | None = None,
-    log=print,
+    log=None,
     timeout: float | None = None,
 ) -> dict:
     """TPE search for the model ``label`` over its ``[search.<label>]`` space.
@@ -54,6 +57,7 @@ def run_search(
     ``timeout``: the running trial finishes); the search then ends before ``n_trials``.
     Useful for slow models, whose trials take minutes each on a CPU.
     """
+    log = log or logger.info
     if timeout is not None and not timeout > 0:
         raise ValueError(f"timeout must be a positive number of seconds, got {timeout!r}")
     optuna = import_optional("optuna", extra="search", purpose="hyper-parameter search")
@@ -74,7 +78,7 @@ def run_search(
             else current_names(get_class(model_spec.model), read_params_from(source))
         )
         model_spec = replace(model_spec, params={**base, **model_spec.params}, params_from=None)
-    data = load_benchmark_data(config.dataset, config.data_dir)
+    data = load_benchmark_data(config.dataset, config.data_dir, config)
     folds = validation_folds(data, config.protocol, config.n_folds)
     k = 20
     out.mkdir(parents=True, exist_ok=True)

@@ -1,6 +1,7 @@
 """Data set loaders, downloaders and synthetic data."""
 
 from ._base import InteractionDataset, RemoteFile, download, get_data_home
+from ._files import load_interaction_files, read_table
 from ._synthetic import make_synthetic_sessions
 from .amazon import (
     clean_text,
@@ -25,4 +26,6 @@ __all__ = [
     "load_movielens",
     "load_movielens_atomic",
     "fetch_movielens",
+    "load_interaction_files",
+    "read_table",
 ]
