@@ -213,7 +213,7 @@ class Recommender(RenamedParametersMixin, BaseEstimator):
             text-based models, ignored by the others.
         session_col, item_col, time_col : str, optional
             The interaction table's columns; by default ``session_id`` (or ``user_id``),
-            ``item_id`` and ``timestamp`` (optional). Kept in ``columns_``, so frames given
+            ``item_id`` and ``timestamp`` (optional). Kept in ``frame_columns_``, so frames given
             to ``predict`` later are read with the same names, and ``recommend`` names its
             key column after the session column.
 
@@ -226,9 +226,9 @@ class Recommender(RenamedParametersMixin, BaseEstimator):
         if isinstance(frame, pd.DataFrame):
             sessions = frame
             names = infer_columns(frame, session_col, item_col, time_col)
-            self.columns_ = dict(zip(("session", "item", "time"), names))
+            self.frame_columns_ = dict(zip(("session", "item", "time"), names))
         else:
-            self.columns_ = None
+            self.frame_columns_ = None
         _, seqs, times = as_sequences(
             sessions,
             return_times=True,
@@ -250,6 +250,7 @@ class Recommender(RenamedParametersMixin, BaseEstimator):
             _check_metadata_ids(meta, index.ids[counts[1:] > 0])
         self.item_index_ = index
         self.item_popularity_ = counts[1:].astype(np.float64)  # (n_items,) training interactions
+        self.n_sessions_ = len(seqs)  # training sessions given to fit (for the model card)
         aligned = meta.reindex(index.ids) if meta is not None else None
         # Transient, so neither a parameter nor learned state: session end times (None
         # without a time column) for models that split by time, and the item table as
@@ -321,7 +322,7 @@ class Recommender(RenamedParametersMixin, BaseEstimator):
     def _frame_columns(self, frame) -> dict:
         """Column names to read a prompt frame with: those of ``fit`` where the frame has
         them, else the common names (:func:`llmseqrec.data.infer_columns`)."""
-        fitted = getattr(self, "columns_", None) or {}
+        fitted = getattr(self, "frame_columns_", None) or {}
         return {
             f"{role}_col": name
             for role, name in fitted.items()

@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import json
 import platform
+import warnings
 from os import PathLike
 from pathlib import Path
 
@@ -31,6 +32,7 @@ __all__ = ["save", "load"]
 _CONFIG = "config.json"
 _INDEX = "item_index.json"
 _ARRAYS = "arrays.safetensors"
+_CARD = "README.md"  # the model card, for people; never read back
 
 
 def _encode_param(value, arrays: dict, key: str):
@@ -187,12 +189,75 @@ def save(model, path, overwrite: bool = False) -> None:
         arrays[f"state.{k}"] = np.ascontiguousarray(v)
     arrays["state.item_popularity_"] = np.ascontiguousarray(model.item_popularity_)
     config = {"class": name, "params": params, "extra": extra, "versions": _versions()}
-    if getattr(model, "columns_", None) is not None:  # the frame columns fit read
-        config["columns"] = model.columns_
+    if getattr(model, "frame_columns_", None) is not None:  # the frame columns fit read
+        config["frame_columns"] = model.frame_columns_
+    if getattr(model, "n_sessions_", None) is not None:
+        config["n_sessions"] = int(model.n_sessions_)
+    if getattr(model, "evaluation_", None) is not None:
+        config["evaluation"] = model.evaluation_
     (path / _CONFIG).write_text(json.dumps(config, indent=2))
     (path / _INDEX).write_text(json.dumps(model.item_index_.to_json()))
     save_file(arrays, str(path / _ARRAYS))
     model._save_files(path)
+    (path / _CARD).write_text(model_card(model, config))
+
+
+def model_card(model, config: dict) -> str:
+    """The ``README.md`` of a saved model: what it is, how it was trained, how it scored."""
+    name = config["class"]
+    lines = [
+        f"# {name}",
+        "",
+        f"A fitted `{name}` saved by llmseqrec {config['versions']['llmseqrec']}. Load it with:",
+        "",
+        "```python",
+        "import llmseqrec",
+        'model = llmseqrec.load("path/to/this/directory")',
+        "```",
+        "",
+        "## Training data",
+        "",
+        f"- catalogue: {len(model.item_index_)} items",
+        f"- interactions: {int(model.item_popularity_.sum())}",
+    ]
+    if config.get("n_sessions") is not None:
+        lines.append(f"- sessions: {config['n_sessions']}")
+    if config.get("frame_columns"):
+        cols = ", ".join(f"{role}: `{col}`" for role, col in config["frame_columns"].items() if col)
+        lines.append(f"- columns read: {cols}")
+    lines += ["", "## Parameters", "", "| parameter | value |", "|---|---|"]
+    for key, value in sorted(model.get_params(deep=False).items()):
+        shown = repr(value) if not hasattr(value, "get_params") else type(value).__name__
+        lines.append(f"| `{key}` | `{shown[:80]}` |")
+    evaluation = config.get("evaluation")
+    if evaluation:
+        lines += ["", "## Evaluation", "", f"{evaluation.get('protocol', '')}", ""]
+        lines += ["| metric | k | value |", "|---|---|---|"]
+        lines += [f"| {m} | {k} | {v:.4f} |" for m, k, v in evaluation["metrics"]]
+    lines += ["", "## Versions", ""]
+    lines += [f"- {lib}: {version}" for lib, version in config["versions"].items()]
+    return "\n".join(lines) + "\n"
+
+
+def _warn_on_versions(saved: dict, path) -> None:
+    """Warn when the saving llmseqrec (minor version) or torch (major) differs from ours:
+    models load, but defaults or numerics may have moved."""
+    import torch
+
+    ours = {"llmseqrec": __version__, "torch": torch.__version__}
+    parts = {"llmseqrec": 2, "torch": 1}
+    changed = [
+        f"{lib} {saved[lib]} (now {ours[lib]})"
+        for lib, n in parts.items()
+        if isinstance(saved.get(lib), str) and saved[lib].split(".")[:n] != ours[lib].split(".")[:n]
+    ]
+    if changed:
+        warnings.warn(
+            f"{path} was saved with {', '.join(changed)}; it loads, but check its "
+            "predictions before relying on them",
+            UserWarning,
+            stacklevel=3,
+        )
 
 
 def load(path):
@@ -224,6 +289,8 @@ def load(path):
             f"{path / _CONFIG} is not a saved model's configuration ({type(exc).__name__}: "
             f"{exc}); the directory is corrupt or was not written by llmseqrec"
         ) from exc
+    versions = config.get("versions") if isinstance(config, dict) else None
+    _warn_on_versions(versions if isinstance(versions, dict) else {}, path)
     try:
         cls = get_class(name)
     except (KeyError, TypeError) as exc:
@@ -247,7 +314,11 @@ def load(path):
     try:
         model = _construct(cls, {k: _decode_param(v, arrays) for k, v in config["params"].items()})
         model.item_index_ = ItemIndex.from_json(json.loads((path / _INDEX).read_text()))
-        model.columns_ = config.get("columns")
+        model.frame_columns_ = config.get("frame_columns")
+        if "n_sessions" in config:
+            model.n_sessions_ = config["n_sessions"]
+        if "evaluation" in config:
+            model.evaluation_ = config["evaluation"]
         model.item_popularity_ = arrays.pop("state.item_popularity_")
         state = {k[len("state.") :]: v for k, v in arrays.items() if k.startswith("state.")}
         model._set_state(state, config.get("extra", {}))

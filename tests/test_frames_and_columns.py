@@ -29,7 +29,7 @@ def test_custom_column_names_fit_the_same_model_and_are_kept_for_predict(data, t
     custom = SKNN(k=20, sample_size=50).fit(
         _renamed(interactions), session_col="uid", item_col="sku", time_col="ts"
     )
-    assert custom.columns_ == {"session": "uid", "item": "sku", "time": "ts"}
+    assert custom.frame_columns_ == {"session": "uid", "item": "sku", "time": "ts"}
     prompts = interactions[interactions.session_id.isin(interactions.session_id.unique()[:5])]
     expected = standard.predict(prompts, k=5)
     np.testing.assert_array_equal(custom.predict(_renamed(prompts), k=5), expected)
@@ -37,7 +37,7 @@ def test_custom_column_names_fit_the_same_model_and_are_kept_for_predict(data, t
     assert list(table.columns) == ["uid", "rank", "item_id", "score"]
     custom.save(tmp_path / "m")
     loaded = llmseqrec.load(tmp_path / "m")
-    assert loaded.columns_ == custom.columns_
+    assert loaded.frame_columns_ == custom.frame_columns_
     np.testing.assert_array_equal(loaded.predict(_renamed(prompts), k=5), expected)
 
 

@@ -13,7 +13,7 @@ def test_save_writes_a_pickle_free_directory(tmp_path):
     model = MostPopular(exclude_seen=False).fit([["a", "b"], ["b"]])
     model.save(tmp_path / "m")
     files = sorted(p.name for p in (tmp_path / "m").iterdir())
-    assert files == ["arrays.safetensors", "config.json", "item_index.json"]
+    assert files == ["README.md", "arrays.safetensors", "config.json", "item_index.json"]
     config = json.loads((tmp_path / "m" / "config.json").read_text())
     assert config["class"] == "MostPopular" and config["params"]["exclude_seen"] is False
     loaded = llmseqrec.load(tmp_path / "m")

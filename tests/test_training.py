@@ -136,3 +136,30 @@ def test_val_smoothing_counts_patience_on_the_smoothed_score():
     _, _, h = _scripted_run(scores, patience=1, val_smoothing=2)
     # means: 0.10, 0.15, 0.175, 0.20, 0.275, 0.20 -> stops after epoch 6, best epoch 5
     assert h.stopped_early and len(h.val_score) == 6 and h.best_epoch == 5
+
+
+def test_history_as_a_table_and_a_figure():
+    from llmseqrec.training import history_frame
+
+    _, _, history = _scripted_run([0.1, 0.3, 0.2], patience=5)
+    frame = history.to_frame()
+    assert list(frame.index) == [1, 2, 3] and frame.index.name == "epoch"
+    assert frame["val_score"].tolist() == [0.1, 0.3, 0.2] and frame.attrs["best_epoch"] == 2
+    assert {"train_loss", "seconds"} <= set(frame.columns)
+    prompt_history = {"train_loss": [2.0, 1.5], "validation_loss": [1.9, 1.7], "best_epoch": 2}
+    assert history_frame(prompt_history)["validation_loss"].tolist() == [1.9, 1.7]
+
+
+def test_plot_history_draws_without_pyplot_state():
+    matplotlib = pytest.importorskip("matplotlib")
+    from llmseqrec import SASRec
+    from llmseqrec.testing import synthetic_data
+
+    train, _, _, _ = synthetic_data("str")
+    model = SASRec(emb_dim=8, n_heads=1, epochs=2, show_progress=False, random_state=0)
+    backend = matplotlib.get_backend()
+    fig = model.fit(train).plot_history()
+    assert matplotlib.get_backend() == backend
+    ax = fig.axes[0]
+    assert ax.get_title() == f"kept: epoch {model.history_.best_epoch}"
+    assert len(ax.lines[0].get_xdata()) == len(model.history_.train_loss)

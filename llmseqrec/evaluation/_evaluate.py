@@ -45,7 +45,8 @@ def evaluate(
     Returns
     -------
     pandas.DataFrame
-        Columns ``metric``, ``k``, ``value``; ``df.attrs`` holds timings and counts.
+        Columns ``metric``, ``k``, ``value``; ``df.attrs`` holds timings and counts. The
+        figures are also kept in ``model.evaluation_``, and a saved model's card shows them.
     """
     if popularity not in ("train", "train+test"):
         raise ValueError(f"popularity must be 'train' or 'train+test', got {popularity!r}")
@@ -90,4 +91,12 @@ def evaluate(
             "popularity": popularity,
         }
     )
+    # Kept on the model for its model card (save writes it into README.md and config.json).
+    model.evaluation_ = {
+        "protocol": f"{split.protocol or 'a split'}: {len(prompts)} test cases",
+        "metrics": [
+            [str(m), int(kk), float(v)]
+            for m, kk, v in table[["metric", "k", "value"]].itertuples(index=False)
+        ],
+    }
     return table

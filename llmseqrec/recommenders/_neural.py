@@ -389,6 +389,19 @@ class NeuralSequentialRecommender(Recommender):
         refit = extra.get("refit_history")  # absent in models saved without the refit option
         self.refit_history_ = None if refit is None else TrainHistory(**refit)
 
+    def plot_history(self, ax=None):
+        """Training loss and inner-validation NDCG@20 per epoch, the kept epoch marked
+        (needs matplotlib); ``history_.to_frame()`` gives the same as a table.
+
+        Returns
+        -------
+        matplotlib.figure.Figure
+        """
+        self._check_fitted()
+        from ..training import plot_history
+
+        return plot_history(self.history_, ax=ax)
+
     def _save_files(self, path) -> None:
         from safetensors.torch import save_file
 

@@ -605,6 +605,19 @@ class LLMSeqPrompt(Recommender):
             if not self.lora:
                 self._tokenizer.save_pretrained(path / "lm")
 
+    def plot_history(self, ax=None):
+        """Fine-tuning loss and validation loss per epoch, the kept epoch marked (needs
+        matplotlib); ``llmseqrec.training.history_frame(history_)`` gives the table.
+
+        Returns
+        -------
+        matplotlib.figure.Figure
+        """
+        self._check_fitted()
+        from ..training import plot_history
+
+        return plot_history(self.history_, ax=ax)
+
     def _load_files(self, path) -> None:
         from ..persistence import load
 

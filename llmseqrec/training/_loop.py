@@ -85,6 +85,13 @@ class TrainHistory:
     def to_json(self) -> dict:
         return {k: getattr(self, k) for k in self.__dataclass_fields__}
 
+    def to_frame(self):
+        """One row per epoch: ``train_loss``, ``val_score``, ``seconds`` (see
+        :func:`~llmseqrec.training.history_frame`)."""
+        from ._plot import history_frame
+
+        return history_frame(self)
+
 
 def train_module(
     module: torch.nn.Module,
