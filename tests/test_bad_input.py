@@ -527,3 +527,21 @@ def test_item_metadata_that_is_not_a_frame_and_candidates_that_are_not_a_list_ar
     for items in (5, "item_1"):
         with pytest.raises(TypeError, match="items must be a list of candidate item ids"):
             model.predict_scores(prompts[:2], items=items)
+
+
+def test_a_remote_endpoint_without_an_api_key_fails_at_once(monkeypatch):
+    import time
+
+    from llmseqrec import LLMSeqPrompt
+    from llmseqrec.text import ItemTextEncoder
+
+    monkeypatch.delenv("OPENAI_API_KEY", raising=False)
+    items = pd.DataFrame({"item_id": ["a"], "title": ["red shoe"]})
+    start = time.monotonic()
+    with pytest.raises(ValueError, match="OPENAI_API_KEY holds no API key"):
+        ItemTextEncoder(backend="openai", model="m", cache=False).fit_transform(items)
+    train, prompts, _, items = synthetic_data("str")
+    hosted = LLMSeqPrompt(api_base="https://api.example.com/v1", api_model="m")
+    with pytest.raises(ValueError, match="api.example.com/v1 is a remote endpoint"):
+        hosted.fit(train, item_metadata=items).predict(prompts[:1])
+    assert time.monotonic() - start < 5

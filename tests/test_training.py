@@ -163,3 +163,21 @@ def test_plot_history_draws_without_pyplot_state():
     ax = fig.axes[0]
     assert ax.get_title() == f"kept: epoch {model.history_.best_epoch}"
     assert len(ax.lines[0].get_xdata()) == len(model.history_.train_loss)
+
+
+@pytest.mark.parametrize("n_examples", [1, 7, 400, 401, 1250])
+def test_llm_finetuning_tells_the_progress_bar_its_batch_count(monkeypatch, n_examples):
+    from llmseqrec.llm import _finetune
+
+    seen = {}
+
+    def capture(model, batches, loss_fn, validate, config):
+        seen["config"], seen["n"] = config, sum(1 for _ in batches(1))
+
+    monkeypatch.setattr(_finetune, "train_module", capture)
+    monkeypatch.setattr(_finetune, "pad_batch", lambda rows, pad: (torch.zeros(len(rows)),))
+    train = [{"input_ids": [0] * (i % 5 + 1)} for i in range(n_examples)]
+    tokenizer = type("T", (), {"pad_token_id": 0})()
+    _finetune.finetune_causal_lm(None, tokenizer, train, [], TrainConfig(), batch_size=8)
+    assert seen["config"].batches_per_epoch == seen["n"]
+    assert seen["config"].val_is_negated_loss

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from dataclasses import replace
+
 import numpy as np
 
 from ..training import TrainConfig, TrainHistory, train_module
@@ -99,6 +101,11 @@ def finetune_causal_lm(
             count += n_tokens
         return -total / max(count, 1)
 
+    window = batch_size * 50
+    n_batches = sum(
+        -(-min(window, len(train) - s) // batch_size) for s in range(0, len(train), window)
+    )
+    config = replace(config, batches_per_epoch=n_batches, val_is_negated_loss=True)
     return train_module(model, batches, completion_loss, validate if validation else None, config)
 
 

@@ -13,6 +13,7 @@ from sklearn.base import clone
 from ..base import Recommender
 from ..llm import MappingStats, NameMapper, PromptTemplates, build_messages
 from ..utils import check_random_state, resolve_device, seeded_torch_rng
+from ..utils._http import check_api_key
 from ._prompt_candidates import (
     candidate_codes,
     cluster_representatives,
@@ -479,6 +480,7 @@ class LLMSeqPrompt(Recommender):
         from ..llm import ChatCompletionsClient
 
         key = os.environ.get(self.api_key_env) if self.api_key_env else None
+        check_api_key(self.api_base, key, self.api_key_env)
         return ChatCompletionsClient(
             self.api_model,
             self.api_base,

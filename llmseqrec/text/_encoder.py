@@ -12,6 +12,7 @@ from sklearn.base import BaseEstimator, TransformerMixin
 from ..data import item_table
 from ..datasets import get_data_home
 from ..utils import RenamedParametersMixin, resolve_device
+from ..utils._http import check_api_key
 from ._backends import (
     HuggingFaceBackend,
     OpenAIEmbeddingsBackend,
@@ -188,6 +189,11 @@ class ItemTextEncoder(RenamedParametersMixin, TransformerMixin, BaseEstimator):
                 self._model_name(), self.device_, self.batch_size, self.revision, fp16
             )
         elif self.backend == "openai":
+            check_api_key(
+                self.api_base or "https://api.openai.com/v1",
+                api_key_from_env(self.api_key_env),
+                self.api_key_env,
+            )
             self.backend_ = OpenAIEmbeddingsBackend(
                 self._model_name(),
                 self.api_base,

@@ -49,6 +49,10 @@ class TrainConfig:
     #: Early stopping reads the mean of the last ``val_smoothing`` validation scores (fewer
     #: in the first epochs) instead of the last one alone; 1 = the raw score.
     val_smoothing: int = 1
+    #: Batches each epoch yields, when known: the batch progress bar's total and ETA.
+    batches_per_epoch: int | None = None
+    #: ``validate`` returns minus a loss (higher is better): progress shows the loss itself.
+    val_is_negated_loss: bool = False
 
 
 #: Learning-rate decays after warmup (:class:`TrainConfig`).
@@ -154,6 +158,7 @@ def train_module(
         optimizer.zero_grad(set_to_none=True)
         epoch_batches = tqdm(
             batches(epoch),
+            total=config.batches_per_epoch,
             desc=f"epoch {epoch}",
             disable=not (config.show_progress and config.batch_progress),
             leave=False,
@@ -185,7 +190,10 @@ def train_module(
         with torch.no_grad():
             score = float(validate(module))
         history.val_score.append(score)
-        bar.set_postfix(loss=f"{history.train_loss[-1]:.4f}", val=f"{score:.4f}")
+        if config.val_is_negated_loss:
+            bar.set_postfix(loss=f"{history.train_loss[-1]:.4f}", val_loss=f"{-score:.4f}")
+        else:
+            bar.set_postfix(loss=f"{history.train_loss[-1]:.4f}", val=f"{score:.4f}")
         # A noisy signal (a few hundred held-out sessions) is read through a trailing mean;
         # the weights kept are those of the window's last epoch.
         window = history.val_score[-max(1, int(config.val_smoothing)) :]

@@ -15,7 +15,7 @@ import urllib.request
 from collections.abc import Callable
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
-__all__ = ["post_json", "JSONServer", "HTTPRequestError"]
+__all__ = ["post_json", "JSONServer", "HTTPRequestError", "check_api_key"]
 
 
 class HTTPRequestError(RuntimeError):
@@ -101,6 +101,25 @@ def post_json(
     spent = time.monotonic() - start
     raise error_cls(
         f"{url} failed after {attempt + 1} attempts in {spent:.0f} s; last error: {error}"
+    )
+
+
+_LOCAL_HOSTS = ("localhost", "127.0.0.1", "::1", "0.0.0.0")
+
+
+def check_api_key(url: str, api_key: str | None, env_name: str | None, error_cls=ValueError):
+    """Fail at once when an endpoint off this machine gets no API key: without one, a
+    hosted API refuses every request, and an unreachable one would be retried for a minute
+    before saying so. Local servers (vLLM, llama.cpp, the test servers) need no key."""
+    import urllib.parse
+
+    host = urllib.parse.urlparse(url).hostname or ""
+    if api_key or host in _LOCAL_HOSTS:
+        return
+    where = f"the environment variable {env_name}" if env_name else "api_key_env"
+    raise error_cls(
+        f"{url} is a remote endpoint and {where} holds no API key: set it (export "
+        f"{env_name or 'OPENAI_API_KEY'}=...), or use a local server"
     )
 
 
