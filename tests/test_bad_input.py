@@ -545,3 +545,22 @@ def test_a_remote_endpoint_without_an_api_key_fails_at_once(monkeypatch):
     with pytest.raises(ValueError, match="api.example.com/v1 is a remote endpoint"):
         hosted.fit(train, item_metadata=items).predict(prompts[:1])
     assert time.monotonic() - start < 5
+
+
+def test_dropped_sessions_are_announced_not_silent():
+    from llmseqrec import SASRec
+
+    train, _, _, _ = synthetic_data("str")
+    with_singles = list(train.values()) + [["item_1"], ["item_2"]]
+    with pytest.warns(UserWarning, match=r"2 of \d+ training sessions hold a single item"):
+        SASRec(emb_dim=8, n_heads=1, epochs=1, show_progress=False).fit(with_singles)
+    df = pd.DataFrame(
+        {
+            "session_id": [1, 1, 2, 2, 3, 3],
+            "item_id": ["a", "b", "a", "b", "x", "y"],  # session 3: only unseen items
+            "timestamp": [1, 2, 3, 4, 5, 6],
+        }
+    )
+    with pytest.warns(UserWarning, match="1 of 1 test sessions were dropped"):
+        split = temporal_split(df, test_frac=0.3)
+    assert split.info["n_test_sessions_dropped"] == 1

@@ -4,6 +4,7 @@ leave-one-out, and the inner validation split used for early stopping."""
 from __future__ import annotations
 
 import math
+import warnings
 from dataclasses import dataclass, field
 
 import numpy as np
@@ -209,6 +210,14 @@ def temporal_split(
     train = dict(zip(keys[:n_train], groups[:n_train]))
     known = {i for s in groups[:n_train] for i in s.tolist()} if filter_unknown_test_items else None
     cases, dropped = make_test_cases(keys[n_train:], groups[n_train:], known, min_test_length)
+    if dropped:
+        warnings.warn(
+            f"temporal_split: {dropped} of {n_test} test sessions were dropped: fewer than "
+            f"{min_test_length} items left after removing items unseen in training "
+            "(split.info['n_test_sessions_dropped'])",
+            UserWarning,
+            stacklevel=2,
+        )
     return Split(
         train=train,
         test=cases,

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import copy
+import warnings
 
 import numpy as np
 import pandas as pd
@@ -265,6 +266,14 @@ class NeuralSequentialRecommender(Recommender):
             raise ValueError(
                 f"{type(self).__name__} learns from sessions of two or more items (an item and "
                 f"the next); none of the {len(sequences)} training sessions has two"
+            )
+        single = sum(len(s) < 2 for s in sequences)
+        if single:
+            warnings.warn(
+                f"{single} of {len(sequences)} training sessions hold a single item: "
+                f"{type(self).__name__} cannot learn a next item from them and leaves them out",
+                UserWarning,
+                stacklevel=4,
             )
         self.device_ = device
         module_gen = torch_generator(check_random_state(self.random_state).integers(2**31))
