@@ -39,3 +39,15 @@ def beauty_split(beauty):
 @pytest.fixture(scope="session")
 def synthetic():
     return make_synthetic_sessions(n_sessions=240, random_state=0)
+
+
+@pytest.fixture(params=["openai", "urllib"])
+def http_transport(request, monkeypatch):
+    """Run an HTTP test through the official openai client and through the standard
+    library: the same retry, error and deadline policy must hold for both."""
+    from llmseqrec.utils import _http
+
+    if request.param == "openai":
+        pytest.importorskip("openai")
+    monkeypatch.setattr(_http, "TRANSPORT", request.param)
+    return request.param

@@ -87,7 +87,7 @@ def test_huggingface_mean_pooling_matches_sentence_transformers(minilm_vectors):
     np.testing.assert_allclose(hf.transform(ITEMS), minilm_vectors, atol=1e-5)
 
 
-def test_openai_backend_against_a_real_local_server(minilm_vectors, monkeypatch):
+def test_openai_backend_against_a_real_local_server(minilm_vectors, monkeypatch, http_transport):
     from sentence_transformers import SentenceTransformer
 
     model = SentenceTransformer(_backends.default_sentence_transformer(), device="cpu")
@@ -100,7 +100,7 @@ def test_openai_backend_against_a_real_local_server(minilm_vectors, monkeypatch)
         assert server.requests == 2  # 3 texts in batches of 2
 
 
-def test_openai_backend_auth_error_and_retries(monkeypatch):
+def test_openai_backend_auth_error_and_retries(monkeypatch, http_transport):
     monkeypatch.setenv("MY_KEY", "secret")
     with EmbeddingServer(lambda t: np.ones((len(t), 3)), api_key="secret") as server:
         bad = ItemTextEncoder(
@@ -123,7 +123,7 @@ def test_openai_backend_auth_error_and_retries(monkeypatch):
             enc.transform(ITEMS)
 
 
-def test_openai_backend_network_error_is_clear(monkeypatch):
+def test_openai_backend_network_error_is_clear(monkeypatch, http_transport):
     monkeypatch.setattr(_backends.OpenAIEmbeddingsBackend, "_initial_delay", 0.01)
     enc = ItemTextEncoder(backend="openai", api_base="http://127.0.0.1:9/v1", cache=False).fit(
         ITEMS
