@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import contextlib
+import warnings
 from dataclasses import replace
 
 import numpy as np
@@ -25,7 +27,20 @@ def apply_lora(
         target_modules=target_modules,
         task_type="CAUSAL_LM",
     )
-    return peft.get_peft_model(model, config)
+    with _known_harmless_warnings():
+        return peft.get_peft_model(model, config)
+
+
+@contextlib.contextmanager
+def _known_harmless_warnings():
+    """Silence, for this call only, third-party warnings known to be harmless here: peft
+    reads transformers' deprecated ``is_gradient_checkpointing`` (a FutureWarning on every
+    fine-tuning run that the user can do nothing about)."""
+    with warnings.catch_warnings():
+        warnings.filterwarnings(
+            "ignore", message=".*is_gradient_checkpointing.*", category=FutureWarning
+        )
+        yield
 
 
 def completion_loss(model, batch):
@@ -106,7 +121,10 @@ def finetune_causal_lm(
         -(-min(window, len(train) - s) // batch_size) for s in range(0, len(train), window)
     )
     config = replace(config, batches_per_epoch=n_batches, val_is_negated_loss=True)
-    return train_module(model, batches, completion_loss, validate if validation else None, config)
+    with _known_harmless_warnings():
+        return train_module(
+            model, batches, completion_loss, validate if validation else None, config
+        )
 
 
 def _bf16(device) -> bool:
