@@ -108,7 +108,8 @@ def run_search(
         seed=spec.seed, n_startup_trials=min(10, max(1, (n_trials or spec.n_trials) // 3))
     )
     pruner = bottom_share_pruner(optuna, PRUNED_SHARE)
-    study = optuna.create_study(direction="maximize", sampler=sampler, pruner=pruner)
+    with optuna_quiet(optuna):
+        study = optuna.create_study(direction="maximize", sampler=sampler, pruner=pruner)
     for start in spec.enqueue:  # known configurations first, judged like any trial
         study.enqueue_trial(_to_trial(start, spec.space))
 

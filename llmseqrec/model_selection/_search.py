@@ -165,7 +165,8 @@ def search(
         pruner = optuna.pruners.PercentilePruner(
             100.0 * (1.0 - PRUNED_SHARE), n_startup_trials=3, n_warmup_steps=0
         )
-        study = optuna.create_study(direction="maximize", sampler=sampler, pruner=pruner)
+        with optuna_quiet(optuna):
+            study = optuna.create_study(direction="maximize", sampler=sampler, pruner=pruner)
     with optuna_quiet(optuna):
         study.optimize(objective, n_trials=n_trials, timeout=timeout)
     return study
