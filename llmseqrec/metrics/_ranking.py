@@ -49,23 +49,55 @@ def prepare_lists(recommendations, k: int) -> list[list]:
     return out
 
 
+class _Coded:
+    """The top-``k`` lists as integer codes, prepared once for every metric (vectorised).
+
+    ``codes`` (n, k): each item's code in ``uniques``, -1 for a missing slot or ``None``;
+    ``first`` (n, k): the slots :func:`prepare_lists` keeps (valid, first occurrence in
+    the row); ``kept_rank`` (n, k): the 1-based position of a kept slot in its prepared list.
+    """
+
+    def __init__(self, recommendations, k: int):
+        k = _check_k(k)
+        rows = [list(row)[:k] for row in recommendations]
+        self.n = len(rows)
+        flat = np.empty(self.n * k, dtype=object)
+        for i, row in enumerate(rows):
+            flat[i * k : i * k + len(row)] = row
+        codes, self.uniques = pd.factorize(flat, use_na_sentinel=True)  # None -> -1
+        self.codes = codes.reshape(self.n, k).astype(np.int64)
+        valid = self.codes >= 0
+        # A slot repeats an earlier one of its row: compare every pair of positions once.
+        same = self.codes[:, :, None] == self.codes[:, None, :]  # (n, k, k)
+        earlier = np.tril(np.ones((k, k), dtype=bool), -1)  # [j, j'] true where j' < j
+        repeated = (same & earlier & valid[:, None, :]).any(axis=2)
+        self.first = valid & ~repeated
+        self.kept_rank = np.cumsum(self.first, axis=1)
+
+    def target_codes(self, targets) -> np.ndarray:
+        """Codes of the targets; -2 for a target that no list holds (never equal to a slot)."""
+        targets = list(targets)
+        if len(targets) != self.n:
+            raise ValueError(f"{self.n} recommendation lists but {len(targets)} targets")
+        index = pd.Index(self.uniques)
+        found = index.get_indexer(pd.Index(targets, dtype=object)) if len(index) else None
+        codes = np.full(len(targets), -2, dtype=np.int64) if found is None else found
+        return np.where(codes < 0, -2, codes)
+
+    def ranks(self, targets) -> np.ndarray:
+        match = self.first & (self.codes == self.target_codes(targets)[:, None])
+        hit = match.any(axis=1)
+        pos = self.kept_rank[np.arange(self.n), match.argmax(axis=1)] if self.n else np.zeros(0)
+        return np.where(hit, pos, 0).astype(np.int64)
+
+
 def target_ranks(recommendations, targets, k: int) -> np.ndarray:
     """1-based rank of each case's target in its prepared top-``k`` list (0 = miss).
 
     >>> target_ranks([["a", "b"], ["c", "d"]], ["b", "x"], k=2).tolist()
     [2, 0]
     """
-    lists = prepare_lists(recommendations, k)
-    targets = list(targets)
-    if len(lists) != len(targets):
-        raise ValueError(f"{len(lists)} recommendation lists but {len(targets)} targets")
-    ranks = np.zeros(len(lists), dtype=np.int64)
-    for i, (row, target) in enumerate(zip(lists, targets)):
-        for pos, item in enumerate(row, start=1):
-            if item == target:
-                ranks[i] = pos
-                break
-    return ranks
+    return _Coded(recommendations, k).ranks(targets)
 
 
 def hit_rate_at_k(recommendations, targets, k: int) -> float:
@@ -111,10 +143,8 @@ def catalog_coverage_at_k(recommendations, k: int, n_items: int) -> float:
     """
     if n_items < 1:
         raise ValueError("n_items must be >= 1")
-    distinct = set()
-    for row in prepare_lists(recommendations, k):
-        distinct.update(row)
-    return len(distinct) / n_items
+    coded = _Coded(recommendations, k)
+    return len(np.unique(coded.codes[coded.first])) / n_items
 
 
 def _counts(item_counts) -> pd.Series:
@@ -140,14 +170,14 @@ def serendipity_at_k(recommendations, targets, k: int, item_counts) -> float:
     >>> serendipity_at_k([["a", "c"], ["a", "b"]], ["c", "a"], k=2, item_counts=counts)
     0.5
     """
-    lists = prepare_lists(recommendations, k)
+    coded = _Coded(recommendations, k)
+    targets = list(targets)
+    if not coded.n:
+        return 0.0
     expected = _most_popular(_counts(item_counts), k)
-    total = 0.0
-    for row, target in zip(lists, targets):
-        if target in expected or not row:
-            continue
-        total += 1.0 if target in row else 0.0
-    return total / len(lists) if lists else 0.0
+    unexpected = np.fromiter((t not in expected for t in targets), dtype=bool, count=len(targets))
+    hits = coded.ranks(targets) > 0  # a hit implies a non-empty list
+    return float((hits & unexpected).sum() / coded.n)
 
 
 def novelty_at_k(recommendations, k: int, item_counts) -> float:
@@ -160,7 +190,15 @@ def novelty_at_k(recommendations, k: int, item_counts) -> float:
     """
     counts = _counts(item_counts)
     total = float(counts.sum())
-    info = (-np.log2(counts / total)).to_dict() if total > 0 else {}
-    lists = prepare_lists(recommendations, k)
-    values = [sum(info.get(i, 0.0) for i in row) / len(row) if row else 0.0 for row in lists]
-    return float(np.mean(values)) if values else 0.0
+    coded = _Coded(recommendations, k)
+    if not coded.n or not coded.first.any():
+        return 0.0
+    info = np.zeros(len(coded.uniques))
+    if total > 0 and len(coded.uniques):
+        bits = -np.log2(counts / total)
+        bits = bits[~bits.index.duplicated(keep="last")]  # as dict(...) would keep the last
+        info = bits.reindex(pd.Index(coded.uniques, dtype=object)).fillna(0.0).to_numpy(float)
+    per_slot = np.where(coded.first, info[np.maximum(coded.codes, 0)], 0.0)
+    n_kept = coded.first.sum(axis=1)
+    values = np.where(n_kept > 0, per_slot.sum(axis=1) / np.maximum(n_kept, 1), 0.0)
+    return float(values.mean())
