@@ -260,7 +260,7 @@ def _warn_on_versions(saved: dict, path) -> None:
         )
 
 
-def load(path):
+def load(path: str | PathLike[str]) -> BaseEstimator:
     """Load a model saved with :meth:`Recommender.save`.
 
     Parameters

@@ -9,13 +9,18 @@ are known as soon as any part of ``llmseqrec`` is imported.
 
 from __future__ import annotations
 
+from collections.abc import Callable
+from typing import TypeVar
+
 __all__ = ["register", "registered_name", "get_class", "all_recommenders", "all_components"]
 
 _COMPONENTS: dict[str, type] = {}
 _RECOMMENDERS: dict[str, type] = {}
 
+_C = TypeVar("_C", bound=type)
 
-def register(name: str | None = None, recommender: bool = True):
+
+def register(name: str | None = None, recommender: bool = True) -> Callable[[_C], _C]:
     """Class decorator: make a class loadable (and, for recommenders, benchmarkable) by name.
 
     Parameters
@@ -37,7 +42,7 @@ def register(name: str | None = None, recommender: bool = True):
     ('MyPopular', True)
     """
 
-    def deco(cls):
+    def deco(cls: _C) -> _C:
         key = name or cls.__name__
         if key in _COMPONENTS and _COMPONENTS[key] is not cls:
             raise ValueError(f"name {key!r} is already registered to {_COMPONENTS[key]!r}")

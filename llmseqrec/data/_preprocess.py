@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import Literal
+
 import numpy as np
 import pandas as pd
 
@@ -62,7 +64,7 @@ def drop_repeated_interactions(
     df: pd.DataFrame,
     session_col: str | None = None,
     item_col: str | None = None,
-    keep: str = "first",
+    keep: Literal["first", "last"] = "first",
 ) -> pd.DataFrame:
     """Drop repeated (session, item) pairs, keeping the first (or last) occurrence in file order.
 
@@ -79,7 +81,7 @@ def drop_repeated_interactions(
 
 def shuffle_ties(
     df: pd.DataFrame,
-    random_state=None,
+    random_state: int | np.random.Generator | None = None,
     session_col: str | None = None,
     time_col: str | None = None,
 ) -> pd.DataFrame:

@@ -3,12 +3,29 @@
 from __future__ import annotations
 
 from collections.abc import Hashable, Mapping, Sequence
+from typing import TYPE_CHECKING
 
 import numpy as np
 import pandas as pd
 
 from ._frames import as_pandas
 from ._ids import _as_id_array
+
+if TYPE_CHECKING:
+    from typing import TypeAlias
+
+    from narwhals.typing import IntoDataFrame
+
+    #: The session inputs accepted by ``fit``, ``predict`` and :func:`as_sequences`: an
+    #: interaction table (pandas, or any frame narwhals reads), a mapping or pandas Series
+    #: ``{session id: [item ids]}``, or a sequence of item-id sequences.
+    SessionsLike: TypeAlias = (
+        pd.DataFrame
+        | IntoDataFrame
+        | pd.Series
+        | Mapping[Hashable, Sequence[Hashable] | np.ndarray]
+        | Sequence[Sequence[Hashable] | np.ndarray]
+    )
 
 __all__ = ["to_sequences", "as_sequences", "session_times", "infer_columns"]
 
@@ -33,7 +50,12 @@ def _pick(df: pd.DataFrame, given, candidates, what: str, required: bool = True)
     return None
 
 
-def infer_columns(df: pd.DataFrame, session_col=None, item_col=None, time_col=None):
+def infer_columns(
+    df: pd.DataFrame,
+    session_col: str | None = None,
+    item_col: str | None = None,
+    time_col: str | None = None,
+) -> tuple[str, str, str | None]:
     """Resolve the session, item and (optional) time column names of an interaction table.
 
     Names given explicitly are checked; missing ones are looked up among common names
@@ -140,11 +162,14 @@ def session_times(
 
 
 def as_sequences(
-    sessions,
+    sessions: SessionsLike,
     return_times: bool = False,
     session_col: str | None = None,
     item_col: str | None = None,
     time_col: str | None = None,
+) -> (
+    tuple[list[Hashable], list[np.ndarray]]
+    | tuple[list[Hashable], list[np.ndarray], np.ndarray | None]
 ):
     """Normalise the accepted session inputs to ``(keys, sequences)``.
 

@@ -6,12 +6,16 @@ from __future__ import annotations
 import math
 import warnings
 from dataclasses import dataclass, field
+from typing import TYPE_CHECKING, Literal
 
 import numpy as np
 import pandas as pd
 
 from ._frames import as_pandas
 from ._sequences import _ordered_groups, infer_columns
+
+if TYPE_CHECKING:
+    from numpy.typing import ArrayLike
 
 __all__ = [
     "TestCases",
@@ -309,9 +313,9 @@ def inner_validation_split(
     n_sessions: int,
     frac: float = 0.1,
     max_sessions: int | None = 500,
-    random_state=None,
-    strategy: str = "random",
-    times=None,
+    random_state: int | np.random.Generator | None = None,
+    strategy: Literal["random", "temporal"] = "random",
+    times: ArrayLike | None = None,
 ) -> tuple[np.ndarray, np.ndarray]:
     """Hold out sessions for early stopping (the paper: min(ceil(0.1 n), 500), removed from training).
 

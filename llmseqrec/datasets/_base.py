@@ -53,7 +53,7 @@ def _digest(path: Path, algorithm: str) -> str:
     return h.hexdigest()
 
 
-def download(remote: RemoteFile, directory: Path, timeout: float = 30.0) -> Path:
+def download(remote: RemoteFile, directory: str | os.PathLike[str], timeout: float = 30.0) -> Path:
     """Download ``remote`` into ``directory`` (skipped if a verified copy exists).
 
     Raises

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 from pathlib import Path
 
 import numpy as np
@@ -15,7 +16,7 @@ from ._base import InteractionDataset
 __all__ = ["read_table", "load_interaction_files"]
 
 
-def read_table(path) -> pd.DataFrame:
+def read_table(path: str | os.PathLike[str]) -> pd.DataFrame:
     """Read a ``.csv``, ``.tsv`` (tab-separated) or ``.parquet`` file into pandas.
 
     Parquet needs pyarrow or fastparquet (``pip install pyarrow``).
@@ -39,8 +40,8 @@ def read_table(path) -> pd.DataFrame:
 
 
 def load_interaction_files(
-    interactions,
-    items=None,
+    interactions: str | os.PathLike[str],
+    items: str | os.PathLike[str] | None = None,
     session_col: str | None = None,
     item_col: str | None = None,
     time_col: str | None = None,

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import Literal
+
 import numpy as np
 import pandas as pd
 
@@ -30,8 +32,8 @@ def make_synthetic_sessions(
     items_per_cluster: int = 8,
     min_length: int = 4,
     max_length: int = 8,
-    id_style: str = "str",
-    random_state=None,
+    id_style: Literal["str", "int"] = "str",
+    random_state: int | np.random.Generator | None = None,
 ) -> InteractionDataset:
     """Sessions that walk a cycle inside one cluster of items: the next item is learnable.
 

@@ -6,6 +6,7 @@ import ast
 import gzip
 import html
 import json
+import os
 import re
 from pathlib import Path
 
@@ -24,7 +25,7 @@ __all__ = [
 _AMAZON_2014 = "http://snap.stanford.edu/data/amazon/productGraph/categoryFiles"
 
 
-def clean_text(text) -> str:
+def clean_text(text: object) -> str:
     """Unescape HTML entities (``&amp;``, ``&eacute;`` ...) and collapse whitespace; NaN -> ``""``.
 
     >>> clean_text("Rose &amp; Oud  &eacute;dition")
@@ -35,7 +36,7 @@ def clean_text(text) -> str:
     return re.sub(r"\s+", " ", html.unescape(text)).strip()
 
 
-def load_amazon_csv(path, name: str = "amazon") -> InteractionDataset:
+def load_amazon_csv(path: str | os.PathLike[str], name: str = "amazon") -> InteractionDataset:
     """Load the ``interactions.csv.gz`` + ``items.csv.gz`` layout.
 
     ``interactions.csv.gz`` has ``user_id,item_id,timestamp`` in canonical order (the file
@@ -56,7 +57,7 @@ def load_amazon_csv(path, name: str = "amazon") -> InteractionDataset:
     return InteractionDataset(name=name, interactions=inter, items=items.set_index("item_id"))
 
 
-def load_beauty(path=None) -> InteractionDataset:
+def load_beauty(path: str | os.PathLike[str] | None = None) -> InteractionDataset:
     """Amazon Beauty 5-core (22,363 sessions, 12,101 items, 198,502 interactions).
 
     Parameters
@@ -85,7 +86,11 @@ def _parse_record(line: str) -> dict:
         return ast.literal_eval(line)  # the 2014 metadata uses Python-dict quoting
 
 
-def load_amazon_reviews(reviews_path, meta_path=None, name: str = "amazon") -> InteractionDataset:
+def load_amazon_reviews(
+    reviews_path: str | os.PathLike[str],
+    meta_path: str | os.PathLike[str] | None = None,
+    name: str = "amazon",
+) -> InteractionDataset:
     """Load the 2014 ``reviews_<Category>_5.json.gz`` (+ ``meta_<Category>.json.gz``) files.
 
     A session is a reviewer's history (``reviewerID``), ordered by ``unixReviewTime``;
@@ -116,7 +121,9 @@ def load_amazon_reviews(reviews_path, meta_path=None, name: str = "amazon") -> I
     return InteractionDataset(name=name, interactions=inter, items=items)
 
 
-def fetch_amazon_reviews(category: str = "Beauty", data_home=None) -> InteractionDataset:
+def fetch_amazon_reviews(
+    category: str = "Beauty", data_home: str | os.PathLike[str] | None = None
+) -> InteractionDataset:
     """Download the 2014 5-core reviews and metadata of a category, then load them.
 
     Files come from the McAuley lab's Amazon product data pages and are cached in

@@ -3,9 +3,11 @@
 from __future__ import annotations
 
 import gzip
+import os
 import warnings
 import zipfile
 from pathlib import Path
+from typing import Literal
 
 import pandas as pd
 
@@ -68,7 +70,7 @@ def _split_title_year(title: str) -> tuple[str, str]:
     return title, ""
 
 
-def load_movielens(path) -> InteractionDataset:
+def load_movielens(path: str | os.PathLike[str]) -> InteractionDataset:
     """Load GroupLens MovieLens files: ``u.data``/``u.item`` (100K) or ``ratings.dat``/``movies.dat`` (1M).
 
     Users are sessions; item texts are ``title``, ``year`` and ``genres`` (space-separated).
@@ -121,7 +123,9 @@ def load_movielens(path) -> InteractionDataset:
     return _finish(inter, items, name)
 
 
-def load_movielens_atomic(path, name: str = "ml-100k") -> InteractionDataset:
+def load_movielens_atomic(
+    path: str | os.PathLike[str], name: str = "ml-100k"
+) -> InteractionDataset:
     """Load RecBole's atomic layout: ``<name>.inter`` (or ``.inter.gz``) and ``<name>.item``."""
     path = Path(path)
     inter_file = next(
@@ -154,7 +158,9 @@ def _finish(inter: pd.DataFrame, items: pd.DataFrame, name: str) -> InteractionD
     return InteractionDataset(name=name, interactions=inter, items=items.set_index("item_id"))
 
 
-def fetch_movielens(variant: str = "100k", data_home=None) -> InteractionDataset:
+def fetch_movielens(
+    variant: Literal["100k", "1m"] = "100k", data_home: str | os.PathLike[str] | None = None
+) -> InteractionDataset:
     """Download (once) and load MovieLens 100K or 1M.
 
     A copy cached by an earlier call is read without the network. Otherwise the GroupLens

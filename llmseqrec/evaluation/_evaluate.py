@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import time
+from collections.abc import Iterable
+from typing import TYPE_CHECKING, Literal
 
 import numpy as np
 import pandas as pd
@@ -11,14 +13,17 @@ from tqdm.auto import tqdm
 from ..data import Split
 from ..metrics import compute_metrics, item_counts_from
 
+if TYPE_CHECKING:
+    from ..base import Recommender
+
 __all__ = ["evaluate"]
 
 
 def evaluate(
-    model,
+    model: Recommender,
     split: Split,
-    k=(10, 20),
-    popularity: str = "train",
+    k: int | Iterable[int] = (10, 20),
+    popularity: Literal["train", "train+test"] = "train",
     fit_params: dict | None = None,
     batch_size: int = 2048,
     show_progress: bool = True,

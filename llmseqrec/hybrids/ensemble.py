@@ -2,9 +2,15 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
+from typing import TYPE_CHECKING, Literal
+
 import numpy as np
 
 from ._base import HybridRecommender
+
+if TYPE_CHECKING:
+    from ..base import Recommender
 
 __all__ = ["EmbeddingEnsemble"]
 
@@ -35,8 +41,8 @@ class EmbeddingEnsemble(HybridRecommender):
     _part_names = ("first", "second")
     _changed_defaults = ("rank",)  # in issue 23 (see the benchmark runner)
 
-    def __init__(self, first=None, second=None, rule="rank", rank="auto", threshold=0.9, rank_grid=(0, 1, 2, 3, 4, 5, 10, 20),
-                 prefit=False, exclude_seen=True, handle_unknown="ignore"):  # fmt: skip
+    def __init__(self, first: Recommender | None = None, second: Recommender | None = None, rule: Literal["rank", "confidence"] = "rank", rank: int | Literal["auto"] = "auto", threshold: float = 0.9, rank_grid: Sequence[int] = (0, 1, 2, 3, 4, 5, 10, 20),
+                 prefit: bool = False, exclude_seen: bool = True, handle_unknown: Literal["ignore", "error"] = "ignore") -> None:  # fmt: skip
         self.first, self.second = first, second
         self.rule, self.rank, self.threshold, self.rank_grid = rule, rank, threshold, rank_grid
         self.prefit, self.exclude_seen, self.handle_unknown = prefit, exclude_seen, handle_unknown

@@ -3,10 +3,17 @@ paper's LLMSeqSim&Popularity, §1.5 (3)), with a sound removal order and back-fi
 
 from __future__ import annotations
 
+from collections.abc import Sequence
+from typing import TYPE_CHECKING, Literal
+
 import numpy as np
 
 from ..text import item_embedding_matrix, l2_normalize
 from ._base import HybridRecommender
+
+if TYPE_CHECKING:
+    from ..base import Recommender
+    from ..text._vectors import ItemEmbeddingsLike
 
 __all__ = ["PopularityDiversityFilter"]
 
@@ -55,8 +62,8 @@ class PopularityDiversityFilter(HybridRecommender):
         "quantile_grid",
     )  # in issue 23 (see the benchmark runner)
 
-    def __init__(self, recommender=None, popularity_quantile="auto", diversity_quantile=None, candidates=100, item_embeddings=None,
-                 quantile_grid=(None, 0.25, 0.5, 0.75), prefit=False, exclude_seen=True, handle_unknown="ignore", **deprecated):  # fmt: skip
+    def __init__(self, recommender: Recommender | None = None, popularity_quantile: float | Literal["auto"] | None = "auto", diversity_quantile: float | None = None, candidates: int = 100, item_embeddings: ItemEmbeddingsLike | None = None,
+                 quantile_grid: Sequence[float | None] = (None, 0.25, 0.5, 0.75), prefit: bool = False, exclude_seen: bool = True, handle_unknown: Literal["ignore", "error"] = "ignore", **deprecated: object) -> None:  # fmt: skip
         self.recommender = recommender
         self.popularity_quantile = popularity_quantile
         self.diversity_quantile = diversity_quantile

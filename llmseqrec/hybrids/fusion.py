@@ -2,9 +2,15 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
+from typing import TYPE_CHECKING, Literal
+
 import numpy as np
 
 from ._base import HybridRecommender, check_part_name
+
+if TYPE_CHECKING:
+    from ..base import Recommender
 
 __all__ = ["ScoreFusion", "ReciprocalRankFusion", "simplex_grid"]
 
@@ -99,14 +105,14 @@ class ScoreFusion(_ListHybrid):
 
     def __init__(
         self,
-        models=(),
-        weights="auto",
-        normalization="minmax",
-        weight_grid=None,
-        prefit=False,
-        exclude_seen=True,
-        handle_unknown="ignore",
-    ):
+        models: Sequence[tuple[str, Recommender]] = (),
+        weights: Sequence[float] | Literal["auto"] | None = "auto",
+        normalization: Literal["minmax", "zscore"] = "minmax",
+        weight_grid: Sequence[Sequence[float]] | None = None,
+        prefit: bool = False,
+        exclude_seen: bool = True,
+        handle_unknown: Literal["ignore", "error"] = "ignore",
+    ) -> None:
         self.models, self.weights, self.normalization = models, weights, normalization
         self.weight_grid = weight_grid
         self.prefit, self.exclude_seen, self.handle_unknown = prefit, exclude_seen, handle_unknown
@@ -185,14 +191,14 @@ class ReciprocalRankFusion(_ListHybrid):
 
     def __init__(
         self,
-        models=(),
-        weights=None,
-        rrf_k=60.0,
-        depth=100,
-        prefit=False,
-        exclude_seen=True,
-        handle_unknown="ignore",
-    ):
+        models: Sequence[tuple[str, Recommender]] = (),
+        weights: Sequence[float] | None = None,
+        rrf_k: float = 60.0,
+        depth: int = 100,
+        prefit: bool = False,
+        exclude_seen: bool = True,
+        handle_unknown: Literal["ignore", "error"] = "ignore",
+    ) -> None:
         self.models, self.weights, self.rrf_k, self.depth = models, weights, rrf_k, depth
         self.prefit, self.exclude_seen, self.handle_unknown = prefit, exclude_seen, handle_unknown
 

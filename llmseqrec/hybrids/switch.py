@@ -3,9 +3,15 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
+from typing import TYPE_CHECKING, Literal
+
 import numpy as np
 
 from ._base import HybridRecommender
+
+if TYPE_CHECKING:
+    from ..base import Recommender
 
 __all__ = ["PopularitySwitch"]
 
@@ -34,8 +40,8 @@ class PopularitySwitch(HybridRecommender):
     _part_names = ("popular", "unpopular")
     _changed_defaults = ("quantile", "quantile_grid")  # in issue 23 (see the benchmark runner)
 
-    def __init__(self, popular=None, unpopular=None, quantile="auto", quantile_grid=(0.0, 0.1, 0.25, 0.5, 0.75, 0.9, 1.0), prefit=False,
-                 exclude_seen=True, handle_unknown="ignore"):  # fmt: skip
+    def __init__(self, popular: Recommender | None = None, unpopular: Recommender | None = None, quantile: float | Literal["auto"] = "auto", quantile_grid: Sequence[float] = (0.0, 0.1, 0.25, 0.5, 0.75, 0.9, 1.0), prefit: bool = False,
+                 exclude_seen: bool = True, handle_unknown: Literal["ignore", "error"] = "ignore") -> None:  # fmt: skip
         self.popular, self.unpopular = popular, unpopular
         self.quantile, self.quantile_grid = quantile, quantile_grid
         self.prefit, self.exclude_seen, self.handle_unknown = prefit, exclude_seen, handle_unknown

@@ -5,6 +5,7 @@ from __future__ import annotations
 import os
 from dataclasses import asdict
 from pathlib import Path
+from typing import TYPE_CHECKING, Literal
 
 import numpy as np
 import pandas as pd
@@ -28,6 +29,13 @@ from ._prompt_tasks import (
     prompt_seed,
     training_answer,
 )
+
+if TYPE_CHECKING:
+    from matplotlib.axes import Axes
+    from matplotlib.figure import Figure
+
+    from ..data._sequences import SessionsLike
+    from ..text import ItemTextEncoder
 
 __all__ = ["LLMSeqPrompt"]
 
@@ -159,15 +167,15 @@ class LLMSeqPrompt(Recommender):
 
     def __init__(
         self,
-        variant: str = "genitem",
+        variant: Literal["genitem", "genlist", "classify", "rank"] = "genitem",
         base_model: str = "smollm2",
         gguf_file: str | None = None,
         revision: str | None = None,
-        templates: dict | None = None,
+        templates: dict[str, PromptTemplates | dict[str, str]] | None = None,
         title_column: str = "title",
         max_prompt_items: int = 10,
         min_prompt_items: int = 2,
-        item_embeddings="default",
+        item_embeddings: Literal["default"] | ItemTextEncoder = "default",
         finetune: bool = True,
         lora: bool = True,
         lora_r: int = 16,
@@ -190,9 +198,9 @@ class LLMSeqPrompt(Recommender):
         top_p: float = 1.0,
         max_new_tokens: int | None = None,
         generation_batch_size: int = 8,
-        genitem_order: str = "count",
+        genitem_order: Literal["count", "first"] = "count",
         n_clusters: int = 200,
-        candidate_model=None,
+        candidate_model: Recommender | None = None,
         n_candidates: int = 20,
         api_base: str | None = None,
         api_model: str | None = None,
@@ -204,10 +212,10 @@ class LLMSeqPrompt(Recommender):
         device: str | None = None,
         show_progress: bool = True,
         exclude_seen: bool = True,
-        handle_unknown: str = "ignore",
-        random_state=None,
-        **deprecated,
-    ):
+        handle_unknown: Literal["ignore", "error"] = "ignore",
+        random_state: int | None = None,
+        **deprecated: object,
+    ) -> None:
         self.variant = variant
         self.base_model = base_model
         self.gguf_file = gguf_file
@@ -446,7 +454,12 @@ class LLMSeqPrompt(Recommender):
         train = [examples[i] for i in order[n_val:]][: self.max_train_examples]
         return train, val
 
-    def export_finetuning_data(self, sessions, item_metadata, directory) -> dict:
+    def export_finetuning_data(
+        self,
+        sessions: SessionsLike,
+        item_metadata: pd.DataFrame,
+        directory: str | os.PathLike[str],
+    ) -> dict[str, Path]:
         """Write ``train.jsonl`` and ``validation.jsonl`` in the OpenAI chat fine-tuning format.
 
         The examples are exactly those ``fit`` would train on (same variant, templates,
@@ -537,7 +550,7 @@ class LLMSeqPrompt(Recommender):
                 scores[row, np.asarray(got) - 1] = np.arange(len(got), 0, -1, dtype=np.float64)
         return scores
 
-    def generate(self, sessions) -> pd.DataFrame:
+    def generate(self, sessions: SessionsLike) -> pd.DataFrame:
         """What the model wrote for each session and how it was mapped.
 
         Returns
@@ -607,7 +620,7 @@ class LLMSeqPrompt(Recommender):
             if not self.lora:
                 self._tokenizer.save_pretrained(path / "lm")
 
-    def plot_history(self, ax=None):
+    def plot_history(self, ax: Axes | None = None) -> Figure:
         """Fine-tuning loss and validation loss per epoch, the kept epoch marked (needs
         matplotlib); ``llmseqrec.training.history_frame(history_)`` gives the table.
 

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING, Literal
+
 import numpy as np
 
 from ..base import Recommender
@@ -9,6 +11,9 @@ from ..text import item_embedding_ids, item_embedding_matrix, l2_normalize
 from ..utils import import_optional
 from ._decay import canonical_decay
 from ._session_embedding import session_embeddings
+
+if TYPE_CHECKING:
+    from ..text._vectors import ItemEmbeddingsLike
 
 __all__ = ["LLMSeqSim"]
 
@@ -85,24 +90,24 @@ class LLMSeqSim(Recommender):
 
     def __init__(
         self,
-        item_embeddings="default",
-        aggregation: str = "mean",
+        item_embeddings: ItemEmbeddingsLike = "default",
+        aggregation: Literal["mean", "last"] = "mean",
         decay: str | None = "harmonic",
-        similarity: str = "euclidean",
-        reduction: str | None = "pca",
+        similarity: Literal["cosine", "dot", "euclidean"] = "euclidean",
+        reduction: Literal["pca", "lda", "random", "autoencoder"] | None = "pca",
         n_components: int = 256,
         class_column: str | None = None,
         normalize: bool | None = None,
         max_prompt_items: int | None = None,
-        ann: str | None = None,
+        ann: Literal["flat", "hnsw"] | None = None,
         ann_candidates: int = 200,
         hnsw_m: int = 32,
         ef_search: int = 256,
         exclude_seen: bool = True,
-        handle_unknown: str = "ignore",
-        random_state=None,
-        **deprecated,
-    ):
+        handle_unknown: Literal["ignore", "error"] = "ignore",
+        random_state: int | np.random.Generator | np.random.RandomState | None = None,
+        **deprecated: object,
+    ) -> None:
         self.item_embeddings = item_embeddings
         self.aggregation = aggregation
         self.decay = decay

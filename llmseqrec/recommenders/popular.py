@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import Literal
+
 import numpy as np
 
 from ..base import Recommender
@@ -38,7 +40,9 @@ class MostPopular(Recommender):
         "check_beats_most_popular": "MostPopular is the reference baseline itself"
     }
 
-    def __init__(self, exclude_seen: bool = True, handle_unknown: str = "ignore"):
+    def __init__(
+        self, exclude_seen: bool = True, handle_unknown: Literal["ignore", "error"] = "ignore"
+    ) -> None:
         self.exclude_seen = exclude_seen
         self.handle_unknown = handle_unknown
 

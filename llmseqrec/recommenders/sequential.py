@@ -2,11 +2,16 @@
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING, Literal
+
 import numpy as np
 import torch
 
 from .. import nn as lnn
 from ._neural import NeuralSequentialRecommender, pad_left
+
+if TYPE_CHECKING:
+    from ..text._vectors import ItemEmbeddingsLike
 
 __all__ = ["SASRec", "BERT4Rec", "GRU4Rec", "LLM2SASRec", "LLM2BERT4Rec", "LLM2GRU4Rec"]
 
@@ -160,11 +165,11 @@ class SASRec(NeuralSequentialRecommender):
     )
 
     def __init__(
-        self, n_layers=2, n_heads=2, emb_dim=64, max_prompt_items=20, dropout=0.2, epochs=40, batch_size=256, learning_rate=1e-3,
-        warmup_steps=0, lr_decay="none", weight_decay=0.0, clip_norm=None, patience=10, val_smoothing=1, val_frac=0.1, val_max_sessions=500, val_split="random", refit=False, loss="softmax", n_negatives=256, negative_sampling="uniform", gbce_t=0.75, head="dot", training_examples="positions",
-        position_origin="first", block="post_ln", ffn_scale=4, activation="gelu", init="normal", item_embeddings=None, reduction="pca", class_column=None, freeze_text=False, dual_view=False, permute_embeddings=False, device=None,
-        mixed_precision="auto", show_progress=True, exclude_seen=True, handle_unknown="ignore", random_state=None, **deprecated,
-    ):  # fmt: skip
+        self, n_layers: int = 2, n_heads: int = 2, emb_dim: int = 64, max_prompt_items: int = 20, dropout: float = 0.2, epochs: int = 40, batch_size: int = 256, learning_rate: float = 1e-3,
+        warmup_steps: int = 0, lr_decay: Literal["none", "cosine", "linear"] = "none", weight_decay: float = 0.0, clip_norm: float | None = None, patience: int | None = 10, val_smoothing: int = 1, val_frac: float = 0.1, val_max_sessions: int | None = 500, val_split: Literal["random", "temporal"] = "random", refit: bool = False, loss: Literal["softmax", "sampled_softmax", "gbce"] = "softmax", n_negatives: int = 256, negative_sampling: Literal["uniform", "popularity"] = "uniform", gbce_t: float = 0.75, head: Literal["projection", "linear", "dot"] = "dot", training_examples: Literal["positions", "prefixes"] = "positions",
+        position_origin: Literal["last", "first"] = "first", block: Literal["pre_ln", "post_ln", "ligr"] = "post_ln", ffn_scale: int = 4, activation: Literal["relu", "gelu", "swiglu"] = "gelu", init: Literal["xavier", "normal"] = "normal", item_embeddings: ItemEmbeddingsLike | None = None, reduction: Literal["pca", "lda", "random", "autoencoder"] = "pca", class_column: str | None = None, freeze_text: bool = False, dual_view: bool = False, permute_embeddings: bool = False, device: str | None = None,
+        mixed_precision: bool | Literal["auto"] = "auto", show_progress: bool = True, exclude_seen: bool = True, handle_unknown: Literal["ignore", "error"] = "ignore", random_state: int | np.random.Generator | np.random.RandomState | None = None, **deprecated: object,
+    ) -> None:  # fmt: skip
         self._store(locals())
 
     # Parameters added after 0.1 whose default no longer reproduces the behaviour from before
@@ -266,13 +271,13 @@ class BERT4Rec(NeuralSequentialRecommender):
     )
 
     def __init__(
-        self, n_layers=2, n_heads=2, mask_prob=0.2, n_masked_copies=5, last_item_copy=True, embedding_norm=True,
-        embedding_dropout=True, emb_dim=64, max_prompt_items=20, dropout=0.2, epochs=50,
-        batch_size=128, learning_rate=1e-3, warmup_steps=0, lr_decay="none", weight_decay=0.0, clip_norm=None, patience=3, val_smoothing=1, val_frac=0.1, val_max_sessions=500, val_split="random", refit=False,
-        loss="softmax", n_negatives=256, negative_sampling="uniform", gbce_t=0.75, head="projection", item_embeddings=None, reduction="pca", class_column=None, freeze_text=False, dual_view=False,
-        permute_embeddings=False, device=None, mixed_precision="auto", show_progress=True, exclude_seen=True,
-        handle_unknown="ignore", random_state=None, **deprecated,
-    ):  # fmt: skip
+        self, n_layers: int = 2, n_heads: int = 2, mask_prob: float = 0.2, n_masked_copies: int = 5, last_item_copy: bool = True, embedding_norm: bool = True,
+        embedding_dropout: bool = True, emb_dim: int = 64, max_prompt_items: int = 20, dropout: float = 0.2, epochs: int = 50,
+        batch_size: int = 128, learning_rate: float = 1e-3, warmup_steps: int = 0, lr_decay: Literal["none", "cosine", "linear"] = "none", weight_decay: float = 0.0, clip_norm: float | None = None, patience: int | None = 3, val_smoothing: int = 1, val_frac: float = 0.1, val_max_sessions: int | None = 500, val_split: Literal["random", "temporal"] = "random", refit: bool = False,
+        loss: Literal["softmax", "sampled_softmax", "gbce"] = "softmax", n_negatives: int = 256, negative_sampling: Literal["uniform", "popularity"] = "uniform", gbce_t: float = 0.75, head: Literal["projection", "linear", "dot"] = "projection", item_embeddings: ItemEmbeddingsLike | None = None, reduction: Literal["pca", "lda", "random", "autoencoder"] = "pca", class_column: str | None = None, freeze_text: bool = False, dual_view: bool = False,
+        permute_embeddings: bool = False, device: str | None = None, mixed_precision: bool | Literal["auto"] = "auto", show_progress: bool = True, exclude_seen: bool = True,
+        handle_unknown: Literal["ignore", "error"] = "ignore", random_state: int | np.random.Generator | np.random.RandomState | None = None, **deprecated: object,
+    ) -> None:  # fmt: skip
         self._store(locals())
 
     @classmethod
@@ -364,11 +369,11 @@ class GRU4Rec(NeuralSequentialRecommender):
     )
 
     def __init__(
-        self, hidden_dim=100, emb_dim=64, max_prompt_items=20, dropout=0.2, epochs=50, batch_size=128, learning_rate=1e-3, warmup_steps=0, lr_decay="none", weight_decay=0.0,
-        clip_norm=None, patience=3, val_smoothing=1, val_frac=0.1, val_max_sessions=500, val_split="random", refit=False, loss="softmax", n_negatives=256, negative_sampling="uniform", gbce_t=0.75, head="projection", training_examples="positions",
-        item_embeddings=None, reduction="pca", class_column=None, freeze_text=False, dual_view=False, permute_embeddings=False, device=None,
-        mixed_precision="auto", show_progress=True, exclude_seen=True, handle_unknown="ignore", random_state=None, **deprecated,
-    ):  # fmt: skip
+        self, hidden_dim: int = 100, emb_dim: int = 64, max_prompt_items: int = 20, dropout: float = 0.2, epochs: int = 50, batch_size: int = 128, learning_rate: float = 1e-3, warmup_steps: int = 0, lr_decay: Literal["none", "cosine", "linear"] = "none", weight_decay: float = 0.0,
+        clip_norm: float | None = None, patience: int | None = 3, val_smoothing: int = 1, val_frac: float = 0.1, val_max_sessions: int | None = 500, val_split: Literal["random", "temporal"] = "random", refit: bool = False, loss: Literal["softmax", "sampled_softmax", "gbce"] = "softmax", n_negatives: int = 256, negative_sampling: Literal["uniform", "popularity"] = "uniform", gbce_t: float = 0.75, head: Literal["projection", "linear", "dot"] = "projection", training_examples: Literal["positions", "prefixes"] = "positions",
+        item_embeddings: ItemEmbeddingsLike | None = None, reduction: Literal["pca", "lda", "random", "autoencoder"] = "pca", class_column: str | None = None, freeze_text: bool = False, dual_view: bool = False, permute_embeddings: bool = False, device: str | None = None,
+        mixed_precision: bool | Literal["auto"] = "auto", show_progress: bool = True, exclude_seen: bool = True, handle_unknown: Literal["ignore", "error"] = "ignore", random_state: int | np.random.Generator | np.random.RandomState | None = None, **deprecated: object,
+    ) -> None:  # fmt: skip
         self._store(locals())
 
     @classmethod
@@ -416,11 +421,11 @@ class LLM2SASRec(SASRec):
     """
 
     def __init__(
-        self, n_layers=2, n_heads=2, emb_dim=64, max_prompt_items=20, dropout=0.2, epochs=40, batch_size=256, learning_rate=1e-3,
-        warmup_steps=0, lr_decay="none", weight_decay=0.0, clip_norm=None, patience=10, val_smoothing=1, val_frac=0.1, val_max_sessions=500, val_split="random", refit=False, loss="softmax", n_negatives=256, negative_sampling="uniform", gbce_t=0.75, head="dot", training_examples="positions",
-        position_origin="first", block="post_ln", ffn_scale=4, activation="gelu", init="normal", item_embeddings="default", reduction="pca", class_column=None, freeze_text=False, dual_view=False, permute_embeddings=False, device=None,
-        mixed_precision="auto", show_progress=True, exclude_seen=True, handle_unknown="ignore", random_state=None, **deprecated,
-    ):  # fmt: skip
+        self, n_layers: int = 2, n_heads: int = 2, emb_dim: int = 64, max_prompt_items: int = 20, dropout: float = 0.2, epochs: int = 40, batch_size: int = 256, learning_rate: float = 1e-3,
+        warmup_steps: int = 0, lr_decay: Literal["none", "cosine", "linear"] = "none", weight_decay: float = 0.0, clip_norm: float | None = None, patience: int | None = 10, val_smoothing: int = 1, val_frac: float = 0.1, val_max_sessions: int | None = 500, val_split: Literal["random", "temporal"] = "random", refit: bool = False, loss: Literal["softmax", "sampled_softmax", "gbce"] = "softmax", n_negatives: int = 256, negative_sampling: Literal["uniform", "popularity"] = "uniform", gbce_t: float = 0.75, head: Literal["projection", "linear", "dot"] = "dot", training_examples: Literal["positions", "prefixes"] = "positions",
+        position_origin: Literal["last", "first"] = "first", block: Literal["pre_ln", "post_ln", "ligr"] = "post_ln", ffn_scale: int = 4, activation: Literal["relu", "gelu", "swiglu"] = "gelu", init: Literal["xavier", "normal"] = "normal", item_embeddings: ItemEmbeddingsLike | None = "default", reduction: Literal["pca", "lda", "random", "autoencoder"] = "pca", class_column: str | None = None, freeze_text: bool = False, dual_view: bool = False, permute_embeddings: bool = False, device: str | None = None,
+        mixed_precision: bool | Literal["auto"] = "auto", show_progress: bool = True, exclude_seen: bool = True, handle_unknown: Literal["ignore", "error"] = "ignore", random_state: int | np.random.Generator | np.random.RandomState | None = None, **deprecated: object,
+    ) -> None:  # fmt: skip
         self._store(locals())
 
     @classmethod
@@ -439,13 +444,13 @@ class LLM2BERT4Rec(BERT4Rec):
     """
 
     def __init__(
-        self, n_layers=2, n_heads=2, mask_prob=0.2, n_masked_copies=5, last_item_copy=True, embedding_norm=True,
-        embedding_dropout=True, emb_dim=64, max_prompt_items=20, dropout=0.2, epochs=50,
-        batch_size=128, learning_rate=1e-3, warmup_steps=0, lr_decay="none", weight_decay=0.0, clip_norm=None, patience=3, val_smoothing=1, val_frac=0.1, val_max_sessions=500, val_split="random", refit=False,
-        loss="softmax", n_negatives=256, negative_sampling="uniform", gbce_t=0.75, head="projection", item_embeddings="default", reduction="pca", class_column=None, freeze_text=False, dual_view=False,
-        permute_embeddings=False, device=None, mixed_precision="auto", show_progress=True, exclude_seen=True,
-        handle_unknown="ignore", random_state=None, **deprecated,
-    ):  # fmt: skip
+        self, n_layers: int = 2, n_heads: int = 2, mask_prob: float = 0.2, n_masked_copies: int = 5, last_item_copy: bool = True, embedding_norm: bool = True,
+        embedding_dropout: bool = True, emb_dim: int = 64, max_prompt_items: int = 20, dropout: float = 0.2, epochs: int = 50,
+        batch_size: int = 128, learning_rate: float = 1e-3, warmup_steps: int = 0, lr_decay: Literal["none", "cosine", "linear"] = "none", weight_decay: float = 0.0, clip_norm: float | None = None, patience: int | None = 3, val_smoothing: int = 1, val_frac: float = 0.1, val_max_sessions: int | None = 500, val_split: Literal["random", "temporal"] = "random", refit: bool = False,
+        loss: Literal["softmax", "sampled_softmax", "gbce"] = "softmax", n_negatives: int = 256, negative_sampling: Literal["uniform", "popularity"] = "uniform", gbce_t: float = 0.75, head: Literal["projection", "linear", "dot"] = "projection", item_embeddings: ItemEmbeddingsLike | None = "default", reduction: Literal["pca", "lda", "random", "autoencoder"] = "pca", class_column: str | None = None, freeze_text: bool = False, dual_view: bool = False,
+        permute_embeddings: bool = False, device: str | None = None, mixed_precision: bool | Literal["auto"] = "auto", show_progress: bool = True, exclude_seen: bool = True,
+        handle_unknown: Literal["ignore", "error"] = "ignore", random_state: int | np.random.Generator | np.random.RandomState | None = None, **deprecated: object,
+    ) -> None:  # fmt: skip
         self._store(locals())
 
     @classmethod
@@ -462,11 +467,11 @@ class LLM2GRU4Rec(GRU4Rec):
     """
 
     def __init__(
-        self, hidden_dim=100, emb_dim=64, max_prompt_items=20, dropout=0.2, epochs=50, batch_size=128, learning_rate=1e-3, warmup_steps=0, lr_decay="none", weight_decay=0.0,
-        clip_norm=None, patience=3, val_smoothing=1, val_frac=0.1, val_max_sessions=500, val_split="random", refit=False, loss="softmax", n_negatives=256, negative_sampling="uniform", gbce_t=0.75, head="projection", training_examples="positions",
-        item_embeddings="default", reduction="pca", class_column=None, freeze_text=False, dual_view=False, permute_embeddings=False, device=None,
-        mixed_precision="auto", show_progress=True, exclude_seen=True, handle_unknown="ignore", random_state=None, **deprecated,
-    ):  # fmt: skip
+        self, hidden_dim: int = 100, emb_dim: int = 64, max_prompt_items: int = 20, dropout: float = 0.2, epochs: int = 50, batch_size: int = 128, learning_rate: float = 1e-3, warmup_steps: int = 0, lr_decay: Literal["none", "cosine", "linear"] = "none", weight_decay: float = 0.0,
+        clip_norm: float | None = None, patience: int | None = 3, val_smoothing: int = 1, val_frac: float = 0.1, val_max_sessions: int | None = 500, val_split: Literal["random", "temporal"] = "random", refit: bool = False, loss: Literal["softmax", "sampled_softmax", "gbce"] = "softmax", n_negatives: int = 256, negative_sampling: Literal["uniform", "popularity"] = "uniform", gbce_t: float = 0.75, head: Literal["projection", "linear", "dot"] = "projection", training_examples: Literal["positions", "prefixes"] = "positions",
+        item_embeddings: ItemEmbeddingsLike | None = "default", reduction: Literal["pca", "lda", "random", "autoencoder"] = "pca", class_column: str | None = None, freeze_text: bool = False, dual_view: bool = False, permute_embeddings: bool = False, device: str | None = None,
+        mixed_precision: bool | Literal["auto"] = "auto", show_progress: bool = True, exclude_seen: bool = True, handle_unknown: Literal["ignore", "error"] = "ignore", random_state: int | np.random.Generator | np.random.RandomState | None = None, **deprecated: object,
+    ) -> None:  # fmt: skip
         self._store(locals())
 
     @classmethod

@@ -8,6 +8,7 @@ Jannach's session-rec). Everything is sparse-matrix algebra over a session x ite
 from __future__ import annotations
 
 import zlib
+from typing import TYPE_CHECKING, Literal
 
 import numpy as np
 import pandas as pd
@@ -17,6 +18,9 @@ from ..base import Recommender
 from ..text import item_embedding_matrix
 from ._decay import canonical_decay, decay_weights
 from ._session_embedding import session_embeddings
+
+if TYPE_CHECKING:
+    from ..text._vectors import ItemEmbeddingsLike
 
 __all__ = ["SKNN", "VSKNN", "SSKNN", "SFSKNN", "SKNNEmb"]
 
@@ -86,27 +90,27 @@ class SKNN(Recommender):
         self,
         k: int = 100,
         sample_size: int = 500,
-        sampling: str = "recent",
-        similarity: str = "cosine",
-        idf_weighting: bool = False,
+        sampling: Literal["recent", "random"] = "recent",
+        similarity: Literal["cosine", "dot"] = "cosine",
+        idf_weighting: bool | float = False,
         decay: str | None = None,
         sequential_weighting: bool = False,
         neighbour_decay: str | None = None,
         sequential_filter: bool = False,
         max_prompt_items: int | None = None,
-        item_embeddings=None,
-        prompt_aggregation: str = "mean",
-        training_aggregation: str = "mean",
+        item_embeddings: ItemEmbeddingsLike | None = None,
+        prompt_aggregation: Literal["mean", "last"] = "mean",
+        training_aggregation: Literal["mean", "last"] = "mean",
         training_decay: str | None = None,
-        reduction: str | None = None,
+        reduction: Literal["pca", "lda", "random", "autoencoder"] | None = None,
         n_components: int = 512,
         class_column: str | None = None,
-        backfill: str | None = "popularity",
+        backfill: Literal["popularity"] | None = "popularity",
         exclude_seen: bool = True,
-        handle_unknown: str = "ignore",
-        random_state=None,
-        **deprecated,
-    ):
+        handle_unknown: Literal["ignore", "error"] = "ignore",
+        random_state: int | None = None,
+        **deprecated: object,
+    ) -> None:
         self.k = k
         self.sample_size = sample_size
         self.sampling = sampling
@@ -353,12 +357,12 @@ class VSKNN(SKNN):
     """
 
     def __init__(
-        self, k=100, sample_size=500, sampling="recent", similarity="dot", idf_weighting=False, decay="harmonic",
-        sequential_weighting=False, neighbour_decay=None, sequential_filter=False, max_prompt_items=None,
-        item_embeddings=None, prompt_aggregation="mean", training_aggregation="mean", training_decay=None,
-        reduction=None, n_components=512, class_column=None, backfill="popularity", exclude_seen=True,
-        handle_unknown="ignore", random_state=None, **deprecated,
-    ):  # fmt: skip
+        self, k: int = 100, sample_size: int = 500, sampling: Literal["recent", "random"] = "recent", similarity: Literal["cosine", "dot"] = "dot", idf_weighting: bool | float = False, decay: str | None = "harmonic",
+        sequential_weighting: bool = False, neighbour_decay: str | None = None, sequential_filter: bool = False, max_prompt_items: int | None = None,
+        item_embeddings: ItemEmbeddingsLike | None = None, prompt_aggregation: Literal["mean", "last"] = "mean", training_aggregation: Literal["mean", "last"] = "mean", training_decay: str | None = None,
+        reduction: Literal["pca", "lda", "random", "autoencoder"] | None = None, n_components: int = 512, class_column: str | None = None, backfill: Literal["popularity"] | None = "popularity", exclude_seen: bool = True,
+        handle_unknown: Literal["ignore", "error"] = "ignore", random_state: int | None = None, **deprecated: object,
+    ) -> None:  # fmt: skip
         self._store(locals())
 
 
@@ -370,12 +374,12 @@ class SSKNN(SKNN):
     """
 
     def __init__(
-        self, k=100, sample_size=500, sampling="recent", similarity="cosine", idf_weighting=False, decay=None,
-        sequential_weighting=True, neighbour_decay=None, sequential_filter=False, max_prompt_items=None,
-        item_embeddings=None, prompt_aggregation="mean", training_aggregation="mean", training_decay=None,
-        reduction=None, n_components=512, class_column=None, backfill="popularity", exclude_seen=True,
-        handle_unknown="ignore", random_state=None, **deprecated,
-    ):  # fmt: skip
+        self, k: int = 100, sample_size: int = 500, sampling: Literal["recent", "random"] = "recent", similarity: Literal["cosine", "dot"] = "cosine", idf_weighting: bool | float = False, decay: str | None = None,
+        sequential_weighting: bool = True, neighbour_decay: str | None = None, sequential_filter: bool = False, max_prompt_items: int | None = None,
+        item_embeddings: ItemEmbeddingsLike | None = None, prompt_aggregation: Literal["mean", "last"] = "mean", training_aggregation: Literal["mean", "last"] = "mean", training_decay: str | None = None,
+        reduction: Literal["pca", "lda", "random", "autoencoder"] | None = None, n_components: int = 512, class_column: str | None = None, backfill: Literal["popularity"] | None = "popularity", exclude_seen: bool = True,
+        handle_unknown: Literal["ignore", "error"] = "ignore", random_state: int | None = None, **deprecated: object,
+    ) -> None:  # fmt: skip
         self._store(locals())
 
 
@@ -387,12 +391,12 @@ class SFSKNN(SKNN):
     """
 
     def __init__(
-        self, k=100, sample_size=500, sampling="recent", similarity="cosine", idf_weighting=False, decay=None,
-        sequential_weighting=False, neighbour_decay=None, sequential_filter=True, max_prompt_items=None,
-        item_embeddings=None, prompt_aggregation="mean", training_aggregation="mean", training_decay=None,
-        reduction=None, n_components=512, class_column=None, backfill="popularity", exclude_seen=True,
-        handle_unknown="ignore", random_state=None, **deprecated,
-    ):  # fmt: skip
+        self, k: int = 100, sample_size: int = 500, sampling: Literal["recent", "random"] = "recent", similarity: Literal["cosine", "dot"] = "cosine", idf_weighting: bool | float = False, decay: str | None = None,
+        sequential_weighting: bool = False, neighbour_decay: str | None = None, sequential_filter: bool = True, max_prompt_items: int | None = None,
+        item_embeddings: ItemEmbeddingsLike | None = None, prompt_aggregation: Literal["mean", "last"] = "mean", training_aggregation: Literal["mean", "last"] = "mean", training_decay: str | None = None,
+        reduction: Literal["pca", "lda", "random", "autoencoder"] | None = None, n_components: int = 512, class_column: str | None = None, backfill: Literal["popularity"] | None = "popularity", exclude_seen: bool = True,
+        handle_unknown: Literal["ignore", "error"] = "ignore", random_state: int | None = None, **deprecated: object,
+    ) -> None:  # fmt: skip
         self._store(locals())
 
 
@@ -405,12 +409,12 @@ class SKNNEmb(SKNN):
     """
 
     def __init__(
-        self, k=100, sample_size=500, sampling="recent", similarity="dot", idf_weighting=False, decay="harmonic",
-        sequential_weighting=False, neighbour_decay=None, sequential_filter=False, max_prompt_items=None,
-        item_embeddings="default", prompt_aggregation="mean", training_aggregation="mean", training_decay=None,
-        reduction=None, n_components=512, class_column=None, backfill="popularity", exclude_seen=True,
-        handle_unknown="ignore", random_state=None, **deprecated,
-    ):  # fmt: skip
+        self, k: int = 100, sample_size: int = 500, sampling: Literal["recent", "random"] = "recent", similarity: Literal["cosine", "dot"] = "dot", idf_weighting: bool | float = False, decay: str | None = "harmonic",
+        sequential_weighting: bool = False, neighbour_decay: str | None = None, sequential_filter: bool = False, max_prompt_items: int | None = None,
+        item_embeddings: ItemEmbeddingsLike | None = "default", prompt_aggregation: Literal["mean", "last"] = "mean", training_aggregation: Literal["mean", "last"] = "mean", training_decay: str | None = None,
+        reduction: Literal["pca", "lda", "random", "autoencoder"] | None = None, n_components: int = 512, class_column: str | None = None, backfill: Literal["popularity"] | None = "popularity", exclude_seen: bool = True,
+        handle_unknown: Literal["ignore", "error"] = "ignore", random_state: int | None = None, **deprecated: object,
+    ) -> None:  # fmt: skip
         self._store(locals())
 
     @classmethod

@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+import os
+from collections.abc import Hashable, Mapping
 from pathlib import Path
+from typing import TYPE_CHECKING, Literal
 
 import numpy as np
 import pandas as pd
@@ -24,6 +26,9 @@ from ._backends import (
 from ._cache import EmbeddingCache, text_hash
 from ._files import read_item_embeddings
 from ._templates import render_texts
+
+if TYPE_CHECKING:
+    from numpy.typing import ArrayLike
 
 __all__ = ["ItemTextEncoder", "BACKENDS"]
 
@@ -104,28 +109,35 @@ class ItemTextEncoder(RenamedParametersMixin, TransformerMixin, BaseEstimator):
 
     def __init__(
         self,
-        backend: str = "sentence-transformers",
+        backend: Literal[
+            "sentence-transformers", "huggingface", "openai", "tfidf", "precomputed"
+        ] = "sentence-transformers",
         model: str | None = None,
         template: str = "{title}",
         revision: str | None = None,
         batch_size: int = 64,
         device: str | None = None,
-        fp16="auto",
-        empty_text: str = "zero",
+        fp16: bool | Literal["auto"] = "auto",
+        empty_text: Literal["zero", "encode", "error"] = "zero",
         normalize: bool = False,
         cache: bool = True,
-        cache_dir: str | None = None,
+        cache_dir: str | os.PathLike[str] | None = None,
         api_base: str = "https://api.openai.com/v1",
         api_key_env: str = "OPENAI_API_KEY",
         timeout: float = 60.0,
         max_retries: int = 5,
         deadline: float | None = None,
-        item_embeddings=None,
+        item_embeddings: np.ndarray
+        | Mapping[Hashable, ArrayLike]
+        | pd.DataFrame
+        | str
+        | Path
+        | None = None,
         dim: int = 256,
-        random_state=None,
+        random_state: int | None = None,
         show_progress: bool = True,
-        **deprecated,
-    ):
+        **deprecated: object,
+    ) -> None:
         self.backend = backend
         self.model = model
         self.template = template
@@ -158,7 +170,7 @@ class ItemTextEncoder(RenamedParametersMixin, TransformerMixin, BaseEstimator):
             return "text-embedding-ada-002"
         return default_sentence_transformer()
 
-    def fit(self, items: pd.DataFrame, y=None):
+    def fit(self, items: pd.DataFrame, y: object = None) -> ItemTextEncoder:
         """Load the model (or read the precomputed vectors / fit TF-IDF on the catalogue).
 
         Parameters

@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import json
+import os
+from collections.abc import Hashable
 from pathlib import Path
 
 import numpy as np
@@ -11,7 +13,7 @@ import pandas as pd
 __all__ = ["read_item_embeddings"]
 
 
-def read_item_embeddings(path) -> dict:
+def read_item_embeddings(path: str | os.PathLike[str]) -> dict[Hashable, np.ndarray]:
     """Read a ``.npz`` (``ids``, ``vectors``) file, or a CSV (``item_id``, ``embedding``).
 
     Returns

@@ -3,11 +3,15 @@
 from __future__ import annotations
 
 import warnings
+from typing import TYPE_CHECKING, Literal
 
 import numpy as np
 from sklearn.base import BaseEstimator, TransformerMixin
 
 from ..utils import RenamedParametersMixin, check_random_state, torch_generator
+
+if TYPE_CHECKING:
+    from numpy.typing import ArrayLike
 
 __all__ = ["EmbeddingReducer", "REDUCTIONS", "l2_normalize"]
 
@@ -53,15 +57,15 @@ class EmbeddingReducer(RenamedParametersMixin, TransformerMixin, BaseEstimator):
 
     def __init__(
         self,
-        method: str | None = "pca",
+        method: Literal["pca", "lda", "random", "autoencoder"] | None = "pca",
         n_components: int = 128,
         normalize: bool = False,
-        random_state=None,
+        random_state: int | np.random.Generator | np.random.RandomState | None = None,
         ae_epochs: int = 3,
         ae_batch_size: int = 512,
         ae_learning_rate: float = 1e-3,
-        **deprecated,
-    ):
+        **deprecated: object,
+    ) -> None:
         self.method = method
         self.n_components = n_components
         self.normalize = normalize
@@ -73,7 +77,7 @@ class EmbeddingReducer(RenamedParametersMixin, TransformerMixin, BaseEstimator):
 
     _renamed_parameters = {"ae_lr": "ae_learning_rate"}
 
-    def fit(self, X, y=None):
+    def fit(self, X: ArrayLike, y: ArrayLike | None = None) -> EmbeddingReducer:
         """Fit on embeddings ``X`` of shape (n_items, n_features); ``y`` = item classes (LDA)."""
         X = np.asarray(X, dtype=np.float32)
         if X.ndim != 2:
@@ -130,7 +134,7 @@ class EmbeddingReducer(RenamedParametersMixin, TransformerMixin, BaseEstimator):
             self.n_components_ = n
         return self
 
-    def transform(self, X) -> np.ndarray:
+    def transform(self, X: ArrayLike) -> np.ndarray:
         """Reduced embeddings, shape (n_items, n_components_), float32."""
         X = np.asarray(X, dtype=np.float32)
         if self.method is None:

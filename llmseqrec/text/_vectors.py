@@ -16,14 +16,38 @@ Every model that can use item text vectors takes them through one parameter,
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Hashable, Mapping, Sequence
 from os import PathLike
+from typing import TYPE_CHECKING, Literal, TypeVar
 
 import numpy as np
 import pandas as pd
 from sklearn.base import clone
 
 from ._files import read_item_embeddings
+
+if TYPE_CHECKING:
+    from typing import TypeAlias
+
+    from numpy.typing import ArrayLike, DTypeLike
+
+    from ._encoder import ItemTextEncoder
+
+    #: The forms of a model's ``item_embeddings`` other than ``None`` (see the module
+    #: docstring): ``"default"`` or a path (``str``), an :class:`ItemTextEncoder`, a mapping
+    #: ``item id -> vector``, a DataFrame indexed by item id, or a 2-D array (or nested
+    #: list) aligned with the rows of ``item_metadata``.
+    ItemEmbeddingsLike: TypeAlias = (
+        str
+        | PathLike[str]
+        | ItemTextEncoder
+        | Mapping[Hashable, ArrayLike]
+        | pd.DataFrame
+        | np.ndarray
+        | Sequence[Sequence[float]]
+    )
+
+_Estimator = TypeVar("_Estimator")
 
 __all__ = [
     "item_embedding_matrix",
@@ -45,7 +69,7 @@ def _is_path(value) -> bool:
     )
 
 
-def item_embedding_ids(item_embeddings) -> list | None:
+def item_embedding_ids(item_embeddings: ItemEmbeddingsLike | None) -> list[Hashable] | None:
     """The item ids a mapping, DataFrame or file of vectors covers; ``None`` for other forms.
 
     Models whose catalogue may hold items never seen in training add these ids to it.
@@ -152,7 +176,11 @@ def _aligned_vectors(
     return X
 
 
-def item_vectors(embeddings, item_ids: np.ndarray, item_metadata=None) -> np.ndarray:
+def item_vectors(
+    embeddings: ItemEmbeddingsLike | None,
+    item_ids: np.ndarray,
+    item_metadata: pd.DataFrame | None = None,
+) -> np.ndarray:
     """Deprecated: use :func:`item_embedding_matrix` (``None`` there means no vectors).
 
     Item vectors in catalogue order, shape (n_items, dim), float32; ``None`` or
@@ -171,7 +199,7 @@ def item_vectors(embeddings, item_ids: np.ndarray, item_metadata=None) -> np.nda
     )
 
 
-def pin_array_item_embeddings(estimator, item_table: pd.DataFrame | None):
+def pin_array_item_embeddings(estimator: _Estimator, item_table: pd.DataFrame | None) -> _Estimator:
     """``estimator`` with every array-valued ``item_embeddings`` (its own or a nested
     part's) turned into a mapping keyed by the rows of ``item_table``.
 
@@ -196,8 +224,13 @@ def pin_array_item_embeddings(estimator, item_table: pd.DataFrame | None):
 
 
 def reduce_item_vectors(
-    X, reduction, n_components, item_metadata=None, class_column=None, random_state=None
-):
+    X: ArrayLike,
+    reduction: Literal["pca", "lda", "random", "autoencoder"] | None,
+    n_components: int,
+    item_metadata: pd.DataFrame | None = None,
+    class_column: str | None = None,
+    random_state: int | np.random.Generator | np.random.RandomState | None = None,
+) -> tuple[np.ndarray, int]:
     """Reduce catalogue vectors with :class:`EmbeddingReducer`, reading LDA's item classes
     from ``item_metadata[class_column]``.
 
@@ -221,18 +254,18 @@ def reduce_item_vectors(
 
 
 def item_embedding_matrix(
-    item_embeddings,
+    item_embeddings: ItemEmbeddingsLike,
     item_ids: np.ndarray,
     item_metadata: pd.DataFrame | None = None,
     *,
     item_table: pd.DataFrame | None = None,
     permute: bool = False,
-    reduction: str | None = None,
+    reduction: Literal["pca", "lda", "random", "autoencoder"] | None = None,
     n_components: int | None = None,
     class_column: str | None = None,
     normalize: bool = False,
-    random_state=None,
-    dtype=np.float32,
+    random_state: int | np.random.Generator | np.random.RandomState | None = None,
+    dtype: DTypeLike = np.float32,
 ) -> tuple[np.ndarray, int]:
     """Convert, permute, reduce and normalise item text vectors: what every model does.
 
