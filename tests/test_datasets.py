@@ -145,6 +145,7 @@ def test_fetch_movielens_falls_back_to_recbole_wheel(tmp_path, monkeypatch):
         ds = ml_module.fetch_movielens("100k", data_home=tmp_path / "home")
     assert ds.interactions["item_id"].tolist() == [4, 3]
     assert ds.items.loc[4, "title"] == "Up"
+
     # Once cached, the copy is read without the network or a warning.
     def no_network(*args, **kwargs):
         raise AssertionError("fetch_movielens went to the network with a cached copy")

@@ -79,10 +79,10 @@ def test_polars_frames_work_wherever_pandas_frames_do(data):
     assert split_pl.test.targets.tolist() == split_pd.test.targets.tolist()
     model = SKNN(k=20, sample_size=50).fit(as_polars)
     expected = SKNN(k=20, sample_size=50).fit(interactions)
-    head = as_polars.filter(pl.col("session_id").is_in(interactions.session_id.unique()[:4].tolist()))
-    np.testing.assert_array_equal(
-        model.predict(head, k=5), expected.predict(_pd(head), k=5)
+    head = as_polars.filter(
+        pl.col("session_id").is_in(interactions.session_id.unique()[:4].tolist())
     )
+    np.testing.assert_array_equal(model.predict(head, k=5), expected.predict(_pd(head), k=5))
     table = items.reset_index()
     meta = pl.from_dict({c: table[c].to_list() for c in table.columns})
     assert llmseqrec.data.item_table(meta).equals(llmseqrec.data.item_table(table))

@@ -288,7 +288,9 @@ def test_http_backend_matches_local_generation(tiny, data):
     assert got["items"].tolist() == local.generate(prompts[:3])["items"].tolist()
 
 
-def test_http_client_asks_again_when_the_server_caps_n_and_reports_auth_errors(tiny, monkeypatch, http_transport):
+def test_http_client_asks_again_when_the_server_caps_n_and_reports_auth_errors(
+    tiny, monkeypatch, http_transport
+):
     model, tok = load_causal_lm(tiny)
     conv = [[{"role": "system", "content": "s"}, {"role": "user", "content": "u"}]]
     with ChatServer(model, tok, max_n=1) as server:

@@ -102,5 +102,7 @@ def test_the_cli_search_takes_your_files(files, tmp_path):
 
 
 def test_items_without_interactions_is_a_clear_error(capsys):
-    assert main(["benchmark", "--dataset", "synthetic", "--items", "x.csv", "-m", "MostPopular"]) == 1
+    assert (
+        main(["benchmark", "--dataset", "synthetic", "--items", "x.csv", "-m", "MostPopular"]) == 1
+    )
     assert "--items needs --interactions" in capsys.readouterr().err

@@ -54,7 +54,9 @@ def _damage(path: Path, file: str, how: str, where: float, byte: int) -> None:
     target.write_bytes(bytes(data))
 
 
-@settings(max_examples=100, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@settings(
+    max_examples=100, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture]
+)
 @given(
     file_index=st.integers(0, 100),
     how=st.sampled_from(["truncate", "flip", "overwrite"]),
