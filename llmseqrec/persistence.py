@@ -156,6 +156,12 @@ def _versions() -> dict:
     return info
 
 
+def _is_secondary_rank() -> bool:
+    import torch.distributed as dist
+
+    return dist.is_available() and dist.is_initialized() and dist.get_rank() != 0
+
+
 def save(model, path, overwrite: bool = False) -> None:
     """Save a fitted recommender to the directory ``path``.
 
@@ -171,6 +177,8 @@ def save(model, path, overwrite: bool = False) -> None:
     from safetensors.numpy import save_file
 
     model._check_fitted()
+    if _is_secondary_rank():  # data-parallel: every rank holds the same model, one writes
+        return
     name = registered_name(type(model))
     if name is None:
         raise TypeError(

@@ -24,7 +24,13 @@ from ..nn import (
 )
 from ..text import REDUCTIONS, item_embedding_matrix, reduce_item_vectors
 from ..training import LR_DECAYS, TrainConfig, train_module
-from ..utils import check_random_state, resolve_device, seeded_torch_rng, torch_generator
+from ..utils import (
+    check_random_state,
+    init_distributed_from_env,
+    resolve_device,
+    seeded_torch_rng,
+    torch_generator,
+)
 
 __all__ = ["NeuralSequentialRecommender", "pad_left"]
 
@@ -255,6 +261,7 @@ class NeuralSequentialRecommender(Recommender):
     def _fit(self, sequences, item_metadata) -> None:
         self._check_params()
         device = resolve_device(self.device)
+        init_distributed_from_env(device)  # under torchrun: train data-parallel
         # Layers draw their default initialisation from torch's global RNG before ours
         # overwrites it: fork that RNG, so fit never touches the caller's random state.
         seed = int(check_random_state(self.random_state).integers(2**31))
@@ -357,6 +364,7 @@ class NeuralSequentialRecommender(Recommender):
             show_progress=self.show_progress,
             desc=type(self).__name__ + (" (refit)" if validate is None and self.refit else ""),
             warmup_steps=int(self.warmup_steps), lr_decay=self.lr_decay,
+            batch_weight=lambda b: float((b[1] != 0).sum()),  # the loss: a mean over targets
             val_smoothing=int(self.val_smoothing),
             total_steps=self.epochs * steps_per_epoch,  # a refit keeps the first run's schedule
         )  # fmt: skip

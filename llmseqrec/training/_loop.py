@@ -53,6 +53,15 @@ class TrainConfig:
     batches_per_epoch: int | None = None
     #: ``validate`` returns minus a loss (higher is better): progress shows the loss itself.
     val_is_negated_loss: bool = False
+    #: Data-parallel over an initialised ``torch.distributed`` group (``torchrun``): every
+    #: rank walks the same seeded batches and takes its rows of each, the gradients are
+    #: averaged, rank 0 validates and its decision is broadcast. ``None``: when a group
+    #: of more than one process is initialised.
+    distributed: bool | None = None
+    #: How many loss terms a (rank's) batch holds, when the loss is their mean: gradients
+    #: are then averaged over the ranks with these weights, which gives the gradient of the
+    #: whole batch's mean exactly. ``None``: every rank weighs the same.
+    batch_weight: Callable[[object], float] | None = None
 
 
 #: Learning-rate decays after warmup (:class:`TrainConfig`).
@@ -152,9 +161,13 @@ def train_module(
     )
     accumulate = max(1, int(config.grad_accumulation_steps))
     trainable = [p for p in module.parameters() if p.requires_grad]
+    group = _process_group(config.distributed)
+    if group is not None:
+        _same_start(trainable)
     for epoch in bar:
         module.train()
         start, total, n_batches = time.perf_counter(), 0.0, 0
+        weight = 0.0  # this rank's loss terms since the last optimizer step
         optimizer.zero_grad(set_to_none=True)
         epoch_batches = tqdm(
             batches(epoch),
@@ -164,6 +177,9 @@ def train_module(
             leave=False,
         )
         for batch in epoch_batches:
+            if group is not None:
+                batch = _rows_of_rank(batch, *group)
+                weight += config.batch_weight(batch) if config.batch_weight else 1.0
             with torch.autocast("cuda", dtype=amp_dtype, enabled=use_amp):
                 loss = loss_fn(module, batch)
             scaler.scale(loss / accumulate).backward()
@@ -171,11 +187,17 @@ def train_module(
             n_batches += 1
             epoch_batches.set_postfix(loss=f"{total / n_batches:.4f}")
             if n_batches % accumulate == 0:
+                if group is not None:
+                    _average_gradients(trainable, weight)
+                    weight = 0.0
                 _step(optimizer, scaler, trainable, config.clip_norm, scheduler)
                 history.optimizer_steps += 1
                 if config.max_steps is not None and history.optimizer_steps >= config.max_steps:
                     break
         if n_batches % accumulate:  # the epoch's last, partial accumulation
+            if group is not None:
+                _average_gradients(trainable, weight)
+                weight = 0.0
             _step(optimizer, scaler, trainable, config.clip_norm, scheduler)
             history.optimizer_steps += 1
         history.epoch_seconds.append(time.perf_counter() - start)
@@ -188,7 +210,12 @@ def train_module(
             continue
         module.eval()
         with torch.no_grad():
-            score = float(validate(module))
+            if group is None:
+                score = float(validate(module))
+            else:  # rank 0 validates; every rank takes its decision
+                score = _broadcast_score(
+                    float(validate(module)) if group[0] == 0 else 0.0, config.device
+                )
         history.val_score.append(score)
         if config.val_is_negated_loss:
             bar.set_postfix(loss=f"{history.train_loss[-1]:.4f}", val_loss=f"{-score:.4f}")
@@ -218,6 +245,68 @@ def train_module(
                     p.copy_(best_state[name])
     module.eval()
     return history
+
+
+def _process_group(distributed: bool | None):
+    """``(rank, world size)`` of the data-parallel group to train in, or ``None``."""
+    import torch.distributed as dist
+
+    ready = dist.is_available() and dist.is_initialized()
+    if distributed is None:
+        distributed = ready and dist.get_world_size() > 1
+    if not distributed:
+        return None
+    if not ready:
+        raise RuntimeError(
+            "distributed=True needs an initialised torch.distributed process group "
+            "(torch.distributed.init_process_group, e.g. under torchrun)"
+        )
+    return dist.get_rank(), dist.get_world_size()
+
+
+def _rows_of_rank(batch, rank: int, world: int):
+    """This rank's rows (every ``world``-th, from ``rank``) of a batch of tensors."""
+    if isinstance(batch, torch.Tensor):
+        return batch[rank::world]
+    if isinstance(batch, (tuple, list)):
+        return type(batch)(_rows_of_rank(b, rank, world) for b in batch)
+    return batch  # not per-row data (e.g. None): shared by every rank
+
+
+def _average_gradients(parameters, weight: float) -> None:
+    """Average the gradients over the ranks, each weighted by its number of loss terms:
+    one all-reduce of one flat buffer (and of the weights) per optimizer step."""
+    import torch.distributed as dist
+
+    grads = [p.grad if p.grad is not None else torch.zeros_like(p) for p in parameters]
+    flat = torch.cat([g.reshape(-1) for g in grads]) * weight
+    total = torch.tensor([weight], dtype=flat.dtype, device=flat.device)
+    dist.all_reduce(flat)
+    dist.all_reduce(total)
+    flat /= total.clamp(min=1e-12)
+    offset = 0
+    for p, g in zip(parameters, grads):
+        n = g.numel()
+        p.grad = flat[offset : offset + n].view_as(p).clone()
+        offset += n
+
+
+def _same_start(parameters) -> None:
+    """Every rank starts from rank 0's weights (seeded initialisations agree already; this
+    makes it a guarantee)."""
+    import torch.distributed as dist
+
+    with torch.no_grad():
+        for p in parameters:
+            dist.broadcast(p.data, src=0)
+
+
+def _broadcast_score(score: float, device) -> float:
+    import torch.distributed as dist
+
+    value = torch.tensor([score], dtype=torch.float64, device=device)
+    dist.broadcast(value, src=0)
+    return float(value.item())
 
 
 def _step(optimizer, scaler, parameters, clip_norm, scheduler=None) -> None:
