@@ -117,12 +117,24 @@ def main(argv=None) -> int:
 def _configure_logging(level: int) -> None:
     """The command's own output: the library's log records on stderr at ``level``."""
     logger = logging.getLogger("llmseqrec")
-    if not any(getattr(h, "_llmseqrec_cli", False) for h in logger.handlers):
-        handler = logging.StreamHandler()
+    if not any(isinstance(h, _StderrHandler) for h in logger.handlers):
+        handler = _StderrHandler()
         handler.setFormatter(logging.Formatter("%(message)s"))
-        handler._llmseqrec_cli = True
         logger.addHandler(handler)
     logger.setLevel(level)
+
+
+class _StderrHandler(logging.StreamHandler):
+    """Writes to ``sys.stderr`` as it is at each record (``main`` may run more than once in
+    a process whose stderr is swapped, e.g. by a test runner)."""
+
+    @property
+    def stream(self):
+        return sys.stderr
+
+    @stream.setter
+    def stream(self, value):  # StreamHandler.__init__ assigns it; the property wins
+        pass
 
 
 def _own_data(config, args) -> None:
