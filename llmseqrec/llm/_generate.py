@@ -79,8 +79,13 @@ class LocalGenerator:
         max_new_tokens: int = 64,
         seed: int | None = None,
         show_progress: bool = False,
+        allowed_tokens=None,
     ) -> list[list[str]]:
         """``n`` answers for each conversation (system + user messages).
+
+        ``allowed_tokens(i, answer_ids) -> list of token ids`` constrains decoding: the
+        tokens conversation ``i``'s answer may continue with (e.g. :meth:`TitleTrie.allowed`
+        with its prompt items banned).
 
         ``temperature == 0`` decodes greedily (the ``n`` answers are then identical).
         Sampling is seeded per batch from ``seed`` and the batch's text, without touching
@@ -109,6 +114,13 @@ class LocalGenerator:
                 )
                 if sample:
                     kwargs.update(temperature=float(temperature), top_p=float(top_p), top_k=0)
+                if allowed_tokens is not None:
+                    prompt_len = enc["input_ids"].shape[1]
+
+                    def prefix_allowed(row, ids, _start=start, _per=per_prompt, _len=prompt_len):
+                        return allowed_tokens(_start + row // _per, ids[_len:].tolist())
+
+                    kwargs["prefix_allowed_tokens_fn"] = prefix_allowed
                 with seeded_torch_rng(_batch_seed(seed, texts), self.device):
                     with torch.no_grad():
                         if per_prompt > 1 and self.share_prefix:

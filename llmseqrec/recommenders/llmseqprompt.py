@@ -122,6 +122,12 @@ class LLMSeqPrompt(Recommender):
     genitem_order : {"count", "first"}, default="count"
         Order of GenItem's distinct names: by how often they were sampled, or by first
         appearance (the paper).
+    constrained : bool, default=False
+        Beyond the paper: GenItem decodes only catalogue titles (a token trie of the titles,
+        :class:`llmseqrec.llm.TitleTrie`, as transformers' ``prefix_allowed_tokens_fn``),
+        with the prompt's own items excluded during decoding; nothing is hallucinated, and
+        each answer maps to its item exactly (titles that tokenise alike: the name
+        mapper's choice among them). The local model only; GenItem only.
     n_clusters : int, default=200
         Classify: number of representatives.
     candidate_model : Recommender, optional
@@ -199,6 +205,7 @@ class LLMSeqPrompt(Recommender):
         max_new_tokens: int | None = None,
         generation_batch_size: int = 8,
         genitem_order: Literal["count", "first"] = "count",
+        constrained: bool = False,
         n_clusters: int = 200,
         candidate_model: Recommender | None = None,
         n_candidates: int = 20,
@@ -248,6 +255,7 @@ class LLMSeqPrompt(Recommender):
         self.max_new_tokens = max_new_tokens
         self.generation_batch_size = generation_batch_size
         self.genitem_order = genitem_order
+        self.constrained = constrained
         self.n_clusters = n_clusters
         self.candidate_model = candidate_model
         self.n_candidates = n_candidates
@@ -303,6 +311,13 @@ class LLMSeqPrompt(Recommender):
     # ------------------------------------------------------------------ checks
     def _check_params(self) -> None:
         check_prompt_params(self)
+        if not isinstance(self.constrained, (bool, np.bool_)):
+            raise ValueError(f"constrained must be True or False, got {self.constrained!r}")
+        if self.constrained and (self.variant != "genitem" or self.api_base is not None):
+            raise ValueError(
+                "constrained=True decodes catalogue titles with the local model for "
+                f"variant='genitem'; got variant={self.variant!r}, api_base={self.api_base!r}"
+            )
 
     def _templates(self):
         from ..llm import PAPER_TEMPLATES
@@ -345,7 +360,7 @@ class LLMSeqPrompt(Recommender):
                 self._finetune(train, validation)
 
     def _fit_catalogue(self, item_metadata) -> None:
-
+        self._trie = None  # the constrained decoder's title trie, rebuilt for this catalogue
         if self.title_column not in item_metadata.columns:
             raise ValueError(
                 f"item_metadata has no {self.title_column!r} column (set title_column); "
@@ -509,14 +524,21 @@ class LLMSeqPrompt(Recommender):
         cands = self._candidates(sequences) if self.variant == "rank" else [None] * len(sequences)
         convs = [self._conversation(s, c) for s, c in zip(sequences, cands)]
         seed = None if self.random_state is None else int(self.random_state)
+        constraint, max_new = {}, self._max_new_tokens
+        if getattr(self, "constrained", False):
+            trie = self._title_trie()
+            banned = [{int(c) - 1 for c in s} for s in sequences]
+            constraint["allowed_tokens"] = lambda i, ids: trie.allowed(ids, banned[i])
+            max_new = max(max_new, trie.depth)  # room for the longest title
         texts = self._client().generate(
             convs,
             n=self._n_samples,
             temperature=self.temperature,
             top_p=self.top_p,
-            max_new_tokens=self._max_new_tokens,
+            max_new_tokens=max_new,
             seed=seed,
             show_progress=self.show_progress,
+            **constraint,
         )
         names, codes, stats = [], [], []
         # Classify's choices are the same for every prompt: one mapper serves them all.
@@ -532,6 +554,16 @@ class LLMSeqPrompt(Recommender):
             codes.append(got)
             stats.append(st)
         return names, codes, stats
+
+    def _title_trie(self):
+        """The catalogue's title trie for constrained decoding (built once per model)."""
+        from ..llm import TitleTrie
+
+        trie = getattr(self, "_trie", None)
+        if trie is None:
+            end = self._tokenizer.eos_token_id
+            trie = self._trie = TitleTrie(self._tokenizer, self.titles_, end)
+        return trie
 
     def _choice_mapper(self, choices: np.ndarray) -> NameMapper:
         return NameMapper(
