@@ -56,6 +56,7 @@ split = temporal_split(data.interactions)
 model = LLMSeqPrompt(
     variant="genitem",
     max_train_examples=32,  # a budget for a CPU demo; None uses every training session
+    gradient_checkpointing=True,  # recompute activations: fine-tuning fits in 2 GB
     max_validation_examples=8,
     max_prompt_items=5,
     n_samples=5,  # the paper samples 20 answers per session

@@ -406,3 +406,13 @@ def test_constrained_is_for_local_genitem_only(tiny, data):
     train, _, _, items = data
     with pytest.raises(ValueError, match="constrained=True decodes catalogue titles"):
         make(tiny, variant="genlist", constrained=True).fit(train, item_metadata=items)
+
+
+def test_gradient_checkpointing_trains_the_same_adapter(tiny, data):
+    train, prompts, _, items = data
+    plain = make(tiny, max_steps=2).fit(train, item_metadata=items)
+    saving = make(tiny, max_steps=2, gradient_checkpointing=True).fit(train, item_metadata=items)
+    np.testing.assert_allclose(
+        saving.history_["train_loss"], plain.history_["train_loss"], rtol=1e-4
+    )
+    assert (saving.predict(prompts[:3], k=5) == plain.predict(prompts[:3], k=5)).all()
