@@ -679,9 +679,12 @@ def main(argv=None):
     if not python:
         parser.error(f"set {PEER_PYTHON[args.peer]} (or --peer-python) to the peer's Python")
 
+    # Everything this process needs after the peer's run is imported now: a run takes an
+    # hour, and a module edited meanwhile must not break its scoring (it once did).
     from llmseqrec.data import temporal_split
     from llmseqrec.datasets import load_beauty
 
+    machine = _machine()
     split = temporal_split(load_beauty(args.data_dir).interactions)
     payload, index = exchange(split, args.seed, args.max_sessions, args.epochs)
     with tempfile.TemporaryDirectory() as tmp:
@@ -693,11 +696,14 @@ def main(argv=None):
             check=True, cwd=tmp,
         )  # fmt: skip
         result = json.loads(Path(out_json).read_text())
+        raw = Path(args.out).with_suffix("") / f"{args.peer}-seed{args.seed}-raw.json"
+        raw.parent.mkdir(parents=True, exist_ok=True)
+        raw.write_text(json.dumps(result))  # the peer's lists, kept before anything can fail
     seconds = result.get("epoch_seconds") or []
     test = score(result["recs"], split.test.targets, index)
     record = {
         "date": date.today().isoformat(),
-        "machine": _machine(),
+        "machine": machine,
         "command": _portable_command(sys.argv[1:] if argv is None else list(argv), args.peer),
         "peer": args.peer,
         "peer_version": result["peer_version"],
