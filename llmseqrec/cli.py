@@ -48,14 +48,7 @@ def main(argv=None) -> int:
     )
     bench.add_argument("--dataset", help="override the data set (beauty, ml-100k, synthetic)")
     bench.add_argument("--data-dir", help="override the data folder")
-    bench.add_argument(
-        "--interactions",
-        help="your own interactions file (CSV, TSV or Parquet) instead of a built-in data set",
-    )
-    bench.add_argument("--items", help="your own item file (item_id and text columns)")
-    bench.add_argument("--session-col", help="session (or user) column of --interactions")
-    bench.add_argument("--item-col", help="item column of --interactions")
-    bench.add_argument("--time-col", help="time column of --interactions")
+    _add_own_data_options(bench)
     bench.add_argument("--protocol", choices=["P1", "P2", "P3"])
     bench.add_argument(
         "--seeds", help="comma-separated seeds to fit, e.g. 0,1,2 (default from the configuration)"
@@ -77,14 +70,7 @@ def main(argv=None) -> int:
     search.add_argument("--trials", type=int, help="number of trials (default from the config)")
     search.add_argument("--out", help="output directory (default results/<config>/search-<label>)")
     search.add_argument("--data-dir", help="override the data folder")
-    search.add_argument(
-        "--interactions",
-        help="your own interactions file (CSV, TSV or Parquet) instead of a built-in data set",
-    )
-    search.add_argument("--items", help="your own item file (item_id and text columns)")
-    search.add_argument("--session-col", help="session (or user) column of --interactions")
-    search.add_argument("--item-col", help="item column of --interactions")
-    search.add_argument("--time-col", help="time column of --interactions")
+    _add_own_data_options(search)
     search.add_argument(
         "--timeout",
         type=float,
@@ -112,6 +98,18 @@ def main(argv=None) -> int:
             file=sys.stderr,
         )
         return 1
+
+
+def _add_own_data_options(command) -> None:
+    """The options that put your own files where a built-in data set goes."""
+    command.add_argument(
+        "--interactions",
+        help="your own interactions file (CSV, TSV or Parquet) instead of a built-in data set",
+    )
+    command.add_argument("--items", help="your own item file (item_id and text columns)")
+    command.add_argument("--session-col", help="session (or user) column of --interactions")
+    command.add_argument("--item-col", help="item column of --interactions")
+    command.add_argument("--time-col", help="time column of --interactions")
 
 
 def _configure_logging(level: int) -> None:

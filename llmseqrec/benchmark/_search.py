@@ -4,15 +4,18 @@ from __future__ import annotations
 
 import json
 import logging
-import time
 from dataclasses import replace
 from pathlib import Path
 
-import numpy as np
 import pandas as pd
 
-from ..metrics import ndcg_at_k
-from ..model_selection._search import PRUNED_SHARE, optuna_quiet, plain_choices, suggest
+from ..model_selection._search import (
+    PRUNED_SHARE,
+    fold_objective,
+    optuna_quiet,
+    plain_choices,
+    suggest,
+)
 from ..registry import get_class
 from ..utils import current_names, import_optional
 from ._config import BenchmarkConfig, build_model, read_params_from
@@ -83,26 +86,15 @@ def run_search(
     k = 20
     out.mkdir(parents=True, exist_ok=True)
 
-    def objective(trial):
-        params = {name: suggest(trial, name, s) for name, s in spec.space.items()}
-        values = []
-        start = time.perf_counter()
-        for f, fold in enumerate(folds, start=1):
-            overrides = dict(params)
-            model = build_model(model_spec, overrides)
-            if "random_state" in model.get_params(deep=False):
-                model.set_params(random_state=spec.seed)
-            model.fit(fold.train, item_metadata=data.items)
-            recs = model.predict(fold.test.prompts, k=k)
-            values.append(ndcg_at_k([list(r) for r in recs], fold.test.targets, k))
-            trial.report(float(np.mean(values)), step=f)
-            if f < len(folds) and trial.should_prune():
-                log(f"trial {trial.number}: pruned after fold {f} (NDCG@20 {np.mean(values):.4f})")
-                raise optuna.TrialPruned()
-        trial.set_user_attr("fold_ndcg", values)
-        trial.set_user_attr("seconds", time.perf_counter() - start)
-        log(f"trial {trial.number}: mean validation NDCG@20 {np.mean(values):.4f} {params}")
-        return float(np.mean(values))
+    def make_model(params):
+        model = build_model(model_spec, dict(params))
+        if "random_state" in model.get_params(deep=False):
+            model.set_params(random_state=spec.seed)
+        return model
+
+    objective = fold_objective(
+        optuna, spec.space, folds, make_model, data.items, k, prune=True, log=log
+    )
 
     sampler = optuna.samplers.TPESampler(
         seed=spec.seed, n_startup_trials=min(10, max(1, (n_trials or spec.n_trials) // 3))

@@ -68,6 +68,37 @@ def optuna_quiet(optuna):
         optuna.logging.set_verbosity(before)
 
 
+def fold_objective(
+    optuna, space, folds, make_model, item_metadata, k, prune, log, record_params=False
+):
+    """optuna's objective: the mean NDCG@``k`` over ``folds`` of ``make_model(params)``,
+    fitted on each fold's training sessions, the running mean reported after each fold and
+    the trial pruned there when ``prune`` and optuna's pruner say so. Every finished trial
+    keeps ``fold_ndcg`` and ``seconds`` (and with ``record_params`` the model's parameters,
+    ``params``) in its user attributes; ``log(message)`` hears of each trial."""
+
+    def objective(trial):
+        params = {name: suggest(trial, name, spec) for name, spec in space.items()}
+        values, start = [], time.perf_counter()
+        for f, fold in enumerate(folds, start=1):
+            model = make_model(params)
+            model.fit(fold.train, item_metadata=item_metadata)
+            recs = model.predict(fold.test.prompts, k=k)
+            values.append(ndcg_at_k([list(r) for r in recs], fold.test.targets, k))
+            trial.report(float(np.mean(values)), step=f)
+            if prune and f < len(folds) and trial.should_prune():
+                log(f"trial {trial.number}: pruned after fold {f} (NDCG@{k} {np.mean(values):.4f})")
+                raise optuna.TrialPruned()
+        if record_params:
+            trial.set_user_attr("params", params)
+        trial.set_user_attr("fold_ndcg", values)
+        trial.set_user_attr("seconds", time.perf_counter() - start)
+        log(f"trial {trial.number}: mean validation NDCG@{k} {np.mean(values):.4f} {params}")
+        return float(np.mean(values))
+
+    return objective
+
+
 def search(
     estimator,
     space: dict,
@@ -138,25 +169,15 @@ def search(
     holder = Split(train=ordered, test=TestCases([], [], np.zeros(0)), items=np.zeros(0))
     folds = temporal_folds(holder, n_folds=n_folds)
 
-    def objective(trial):
-        params = {name: suggest(trial, name, s) for name, s in space.items()}
-        values, start = [], time.perf_counter()
-        for f, fold in enumerate(folds, start=1):
-            model = clone(base).set_params(**params)
-            if "random_state" in model.get_params(deep=False) and random_state is not None:
-                model.set_params(random_state=random_state)
-            model.fit(fold.train, item_metadata=item_metadata)
-            recs = model.predict(fold.test.prompts, k=k)
-            values.append(ndcg_at_k([list(r) for r in recs], fold.test.targets, k))
-            trial.report(float(np.mean(values)), step=f)
-            if prune and f < len(folds) and trial.should_prune():
-                logger.info("trial %d pruned after fold %d", trial.number, f)
-                raise optuna.TrialPruned()
-        trial.set_user_attr("params", params)
-        trial.set_user_attr("fold_ndcg", values)
-        trial.set_user_attr("seconds", time.perf_counter() - start)
-        logger.info("trial %d: NDCG@%d %.4f %s", trial.number, k, np.mean(values), params)
-        return float(np.mean(values))
+    def make_model(params):
+        model = clone(base).set_params(**params)
+        if "random_state" in model.get_params(deep=False) and random_state is not None:
+            model.set_params(random_state=random_state)
+        return model
+
+    objective = fold_objective(
+        optuna, space, folds, make_model, item_metadata, k, prune, logger.info, record_params=True
+    )
 
     if study is None:
         sampler = optuna.samplers.TPESampler(

@@ -213,8 +213,6 @@ def check_api_key(url: str, api_key: str | None, env_name: str | None, error_cls
     """Fail at once when an endpoint off this machine gets no API key: without one, a
     hosted API refuses every request, and an unreachable one would be retried for a minute
     before saying so. Local servers (vLLM, llama.cpp, the test servers) need no key."""
-    import urllib.parse
-
     host = urllib.parse.urlparse(url).hostname or ""
     if api_key or host in _LOCAL_HOSTS:
         return
