@@ -12,12 +12,14 @@ from collections.abc import Hashable, Iterable, Mapping, Sequence
 
 import numpy as np
 import pandas as pd
+import torch
 from sklearn.base import BaseEstimator
 
 from .data import PAD, ItemIndex, as_sequences, infer_columns, item_table
 from .data._frames import as_pandas
 from .exceptions import NonFiniteScoresError, NotFittedError
 from .utils import RenamedParametersMixin
+from .utils._topk import chunked_topk, topk_exact
 
 __all__ = ["Recommender", "topk_codes"]
 
@@ -46,27 +48,9 @@ def topk_codes(scores: np.ndarray, k: int) -> np.ndarray:
     >>> topk_codes(np.array([[0.1, 0.9, -np.inf, 0.9]]), 3).tolist()
     [[2, 4, 1]]
     """
-    n, n_items = scores.shape
-    if k < n_items:
-        part = np.argpartition(-scores, k - 1, axis=1)[:, :k]  # (n, k) unordered
-    else:
-        part = np.broadcast_to(np.arange(n_items), (n, n_items)).copy()
-    part_scores = np.take_along_axis(scores, part, axis=1)
-    # Ties at the k-th score: argpartition picks an arbitrary member; recompute exactly.
-    kth = part_scores.min(axis=1, keepdims=True)
-    need_fix = (
-        ((scores == kth).sum(axis=1) > (part_scores == kth).sum(axis=1))
-        if k < n_items
-        else np.zeros(n, bool)
-    )
-    for row in np.flatnonzero(need_fix):
-        order = np.lexsort((np.arange(n_items), -scores[row]))[:k]
-        part[row] = order
-        part_scores[row] = scores[row, order]
-    order = np.lexsort((part, -part_scores), axis=1) if n else np.zeros((0, k), int)
-    codes = np.take_along_axis(part, order, axis=1) + 1
-    sorted_scores = np.take_along_axis(part_scores, order, axis=1)
-    codes[np.isneginf(sorted_scores) | np.isnan(sorted_scores)] = PAD
+    values, columns = topk_exact(torch.as_tensor(scores), k)
+    codes = columns.numpy() + 1
+    codes[torch.isneginf(values).numpy() | torch.isnan(values).numpy()] = PAD
     return codes.astype(np.int64)
 
 
@@ -83,18 +67,30 @@ class _CallFilters:
     def __init__(self, seen, blocked, per_session):
         self.seen, self.blocked, self.per_session = seen, blocked, per_session
 
-    def mask(self, scores: np.ndarray, start: int) -> np.ndarray:
-        """Set the masked scores of rows ``start..start + len(scores)`` to ``-inf``."""
-        stop = start + len(scores)
+    def mask(self, scores, start: int, col_start: int = 0):
+        """Set the masked scores of rows ``start..start + len(scores)`` to ``-inf``.
+
+        ``scores`` (ndarray or Tensor of shape (b, w)) holds catalogue columns
+        ``col_start..col_start + w`` (a chunk of the catalogue, or all of it).
+        """
+        stop, width = start + len(scores), scores.shape[1]
+        is_tensor = isinstance(scores, torch.Tensor)
         for lists in (self.seen, self.per_session):
             if lists is None:
                 continue
             batch = lists[start:stop]
             rows = np.repeat(np.arange(len(batch)), [len(c) for c in batch])
-            cols = np.concatenate(batch).astype(np.int64) - 1 if batch else np.zeros(0, int)
+            cols = np.concatenate(batch).astype(np.int64) - 1 - col_start if batch else rows
+            inside = (cols >= 0) & (cols < width)
+            rows, cols = rows[inside], cols[inside]
+            if is_tensor:
+                rows, cols = (torch.from_numpy(a).to(scores.device) for a in (rows, cols))
             scores[rows, cols] = -np.inf
         if self.blocked is not None:
-            scores[:, self.blocked] = -np.inf
+            blocked = self.blocked[col_start : col_start + width]
+            scores[
+                :, torch.from_numpy(blocked).to(scores.device) if is_tensor else blocked
+            ] = -np.inf
         return scores
 
 
@@ -181,8 +177,12 @@ class Recommender(RenamedParametersMixin, BaseEstimator):
     _requires_item_metadata = False
     #: Sessions scored per batch in ``predict`` (reduced for large catalogues, see _batch_size).
     _predict_batch_size = 1024
-    #: Upper bound on the number of scores held in memory at once (batch x catalogue).
+    #: Upper bound on the number of scores held in memory at once (batch x catalogue, or
+    #: batch x chunk for models that score the catalogue in chunks, see _chunk_scorer).
     _max_scores_in_memory = 20_000_000
+    #: Whether the model implements :meth:`_chunk_scorer` (predict batches then need not
+    #: shrink as the catalogue grows).
+    _scores_in_chunks = False
 
     def _store(self, params: dict) -> None:
         """Store the constructor's arguments unchanged (scikit-learn's rule), from ``locals()``.
@@ -377,13 +377,53 @@ class Recommender(RenamedParametersMixin, BaseEstimator):
         if empty:
             scores[empty] = self.item_popularity_
         if np.isnan(scores).any():  # a NaN would rank as a missing item: refuse it
-            bad = int(np.isnan(scores).any(axis=1).sum())
-            raise NonFiniteScoresError(
-                f"{type(self).__name__} scored items with NaN for {bad} of {len(encoded)} "
-                "sessions: its weights are damaged (a corrupt saved file?) or its training "
-                "diverged (try a lower learning_rate)"
-            )
+            raise self._nan_error(int(np.isnan(scores).any(axis=1).sum()), len(encoded))
         return scores
+
+    def _nan_error(self, bad: int, total: int) -> NonFiniteScoresError:
+        return NonFiniteScoresError(
+            f"{type(self).__name__} scored items with NaN for {bad} of {total} "
+            "sessions: its weights are damaged (a corrupt saved file?) or its training "
+            "diverged (try a lower learning_rate)"
+        )
+
+    def _chunk_scorer(self, sequences: list[np.ndarray]):
+        """A function ``(c0, c1) -> Tensor (b, c1 - c0)`` of float32 scores of catalogue
+        columns ``c0..c1`` for non-empty prompts, or None where the model scores the whole
+        catalogue at once (:meth:`_score`).
+
+        Models whose scores are a product of session and item factors override it, so that
+        :meth:`predict` holds at most (batch x chunk) scores, however large the catalogue,
+        and keeps them on the model's device.
+        """
+        return None
+
+    def _batch_chunks(self, encoded: list[np.ndarray]):
+        """(scorer, chunk width) for a batch: ``scorer(c0, c1)`` gives all of its rows'
+        scores of columns ``c0..c1``, empty prompts scored by training popularity."""
+        nonempty = [i for i, s in enumerate(encoded) if len(s)]
+        chunked = self._chunk_scorer([encoded[i] for i in nonempty]) if nonempty else None
+        if chunked is None:
+            full = torch.from_numpy(self._batch_scores(encoded))
+            return (lambda c0, c1: full[:, c0:c1]), self.n_items_
+        popularity = None
+
+        def scorer(c0: int, c1: int) -> torch.Tensor:
+            nonlocal popularity
+            part = chunked(c0, c1).float()
+            if len(nonempty) == len(encoded):
+                out = part
+            else:
+                if popularity is None:
+                    popularity = torch.as_tensor(self.item_popularity_, dtype=torch.float32)
+                    popularity = popularity.to(part.device)
+                out = popularity[c0:c1].repeat(len(encoded), 1)
+                out[torch.as_tensor(nonempty, device=part.device)] = part
+            if torch.isnan(out).any():
+                raise self._nan_error(int(torch.isnan(out).any(dim=1).sum()), len(encoded))
+            return out
+
+        return scorer, max(1, self._max_scores_in_memory // max(len(encoded), 1))
 
     def predict_scores(
         self,
@@ -517,17 +557,18 @@ class Recommender(RenamedParametersMixin, BaseEstimator):
         k_eff = min(int(k), self.n_items_)
         codes = np.zeros((len(encoded), k_eff), dtype=np.int64)
         chosen = np.full((len(encoded), k_eff), np.nan, dtype=np.float32) if return_scores else None
-        bs = self._batch_size()
+        bs = self._predict_batch_size if self._scores_in_chunks else self._batch_size()
         for start in range(0, len(encoded), bs):
             batch = encoded[start : start + bs]
-            scores = self._batch_scores(batch)
-            filters.mask(scores, start)
-            top = topk_codes(scores, k_eff)
-            codes[start : start + len(batch)] = top
-            if return_scores:  # PAD slots keep NaN; masked items are never chosen
-                chosen[start : start + len(batch)] = np.take_along_axis(
-                    scores, np.maximum(top - 1, 0), axis=1
-                )
+            scorer, width = self._batch_chunks(batch)
+            best = chunked_topk(
+                scorer, self.n_items_, width, k_eff, lambda s, c0, r=start: filters.mask(s, r, c0)
+            )
+            values, columns = (t.cpu().numpy() for t in best)
+            missing = np.isneginf(values)  # masked or unscorable: never recommended
+            codes[start : start + len(batch)] = np.where(missing, PAD, columns + 1)
+            if return_scores:  # PAD slots keep NaN
+                chosen[start : start + len(batch)] = np.where(missing, np.nan, values)
         return (keys, codes, chosen, key_name) if return_scores else (keys, codes)
 
     def _call_filters(

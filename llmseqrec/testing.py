@@ -331,6 +331,31 @@ def check_bad_input_is_a_library_error(estimator):
         _expect_value_error(lambda k=k: est.predict(prompts[:2], k=k), "k", f"k={k!r}")
 
 
+def check_bounded_scoring_memory(estimator):
+    """A predict under a tiny score-memory budget (the catalogue scored in chunks of a few
+    items, or a few sessions per batch) gives the same items and scores as one with room for
+    everything, filters and empty prompts included."""
+    est, train, prompts, _, items = _prepared(estimator)
+    _fit(est, train, items)
+    prompts = [*prompts[:5], np.asarray([], dtype=prompts[0].dtype)]
+    k = min(7, est.n_items_)
+    kwargs = {"exclude": [est.items_[0]], "items": list(est.items_[: max(2, est.n_items_ - 3)])}
+
+    def answers():
+        ranked = est.recommend(prompts, k=k, **kwargs)
+        return est.predict(prompts, k=k), ranked
+
+    whole, whole_ranked = answers()
+    est._max_scores_in_memory = 3 * len(prompts)  # instance override: chunks of ~3 items
+    try:
+        chunked, chunked_ranked = answers()
+    finally:
+        del est._max_scores_in_memory
+    assert _same(whole, chunked), "predict differs when the catalogue is scored in chunks"
+    # A chunk's matrix product may sum in another order: scores agree to float32 rounding.
+    pd.testing.assert_frame_equal(whole_ranked, chunked_ranked, rtol=1e-5, atol=1e-6)
+
+
 def _expect_value_error(call, mention: str, what: str) -> None:
     try:
         call()
@@ -371,6 +396,7 @@ CHECKS: tuple[Callable, ...] = (
     check_k_larger_than_catalogue,
     check_unknown_items,
     check_predict_time_filters,
+    check_bounded_scoring_memory,
     check_bad_input_is_a_library_error,
     check_beats_most_popular,
 )

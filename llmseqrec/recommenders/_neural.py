@@ -9,8 +9,8 @@ import numpy as np
 import pandas as pd
 import torch
 
-from ..base import Recommender, topk_codes
-from ..data import inner_validation_split
+from ..base import Recommender, _CallFilters
+from ..data import PAD, inner_validation_split
 from ..exceptions import SavedModelError
 from ..metrics import ndcg_at_k
 from ..nn import (
@@ -31,6 +31,7 @@ from ..utils import (
     seeded_torch_rng,
     torch_generator,
 )
+from ..utils._topk import chunked_topk
 
 __all__ = ["NeuralSequentialRecommender", "pad_left"]
 
@@ -322,11 +323,17 @@ class NeuralSequentialRecommender(Recommender):
         val_seqs = [sequences[i] for i in sorted(val_idx)]
         prompts, targets = [s[:-1] for s in val_seqs], np.array([s[-1] for s in val_seqs])
 
-        def validate(mod):
-            scores = self._module_scores(mod, prompts)  # (n_val, n_items)
-            rows = np.repeat(np.arange(len(prompts)), [len(p) for p in prompts])
-            scores[rows, np.concatenate(prompts) - 1] = -np.inf
-            return ndcg_at_k(topk_codes(scores, min(20, scores.shape[1])), targets, 20)
+        seen = _CallFilters(prompts, None, None)  # the prompts' own items are masked
+        n_items = len(self.item_index_)
+        width = max(1, self._max_scores_in_memory // len(prompts))
+
+        def validate(mod):  # top-20 in catalogue chunks: memory bounded as in predict
+            scorer = self._module_chunk_scorer(mod, prompts)
+            values, columns = chunked_topk(
+                scorer, n_items, width, min(20, n_items), lambda s, c0: seen.mask(s, 0, c0)
+            )
+            codes = np.where(np.isneginf(values.cpu().numpy()), PAD, columns.cpu().numpy() + 1)
+            return ndcg_at_k(codes, targets, 20)
 
         return train_seqs, validate
 
@@ -388,6 +395,38 @@ class NeuralSequentialRecommender(Recommender):
 
     def _score(self, sequences) -> np.ndarray:
         return self._module_scores(self.module_, sequences)
+
+    _scores_in_chunks = True
+
+    def _chunk_scorer(self, sequences):
+        return self._module_chunk_scorer(self.module_, sequences)
+
+    def _module_chunk_scorer(self, module, sequences):
+        """Scores are ``project(hidden) @ item_matrix.T + bias``: the session queries are
+        computed once, each catalogue chunk's scores on demand (same arithmetic as
+        :meth:`_module_scores`, so the same rankings)."""
+        module.eval()
+        inputs = torch.from_numpy(self._prompt_inputs(sequences))
+        with torch.no_grad():
+            queries = torch.cat(
+                [
+                    module.head.project(module(inputs[s : s + 512].to(self.device_))[:, -1])
+                    for s in range(0, len(inputs), 512)
+                ]
+            )  # (b, dim)
+            items = module.item_embedding.item_matrix()  # (n_items, dim)
+        bias = module.head.bias
+
+        def scores(c0: int, c1: int) -> torch.Tensor:
+            with torch.no_grad():  # in the 512-row slabs of _score: the same float32 sums
+                return torch.cat(
+                    [
+                        queries[s : s + 512] @ items[c0:c1].T + bias[c0:c1]
+                        for s in range(0, len(queries), 512)
+                    ]
+                )
+
+        return scores
 
     # ------------------------------------------------------------------ persistence
     def _get_state(self):

@@ -5,6 +5,7 @@ from __future__ import annotations
 from typing import TYPE_CHECKING, Literal
 
 import numpy as np
+import torch
 
 from ..base import Recommender
 from ..text import item_embedding_ids, item_embedding_matrix, l2_normalize
@@ -248,16 +249,34 @@ class LLMSeqSim(Recommender):
         S = self.session_embeddings(sequences)  # (b, dim)
         if self._index is not None:
             return self._ann_scores(S, sequences)
-        if self.similarity == "dot":
-            return S @ self._vectors.T  # (b, n_items)
+        return self._exact_scores(S)(0, len(self._vectors))
+
+    def _exact_scores(self, S: np.ndarray):
+        """``(c0, c1) -> (b, c1 - c0)`` similarities of sessions ``S`` to items ``c0..c1``."""
         if self.similarity == "cosine":
-            return l2_normalize(S) @ self._unit.T
-        sq = (
-            (S**2).sum(axis=1, keepdims=True)
-            + self._sq_norms[None, :]
-            - 2.0 * (S @ self._vectors.T)
-        )
-        return 1.0 / (1.0 + np.sqrt(np.maximum(sq, 0.0)))
+            S, items = l2_normalize(S), self._unit
+        else:
+            items = self._vectors
+        if self.similarity != "euclidean":
+            return lambda c0, c1: S @ items[c0:c1].T
+        s_norms = (S**2).sum(axis=1, keepdims=True)
+
+        def similarity(c0: int, c1: int) -> np.ndarray:
+            sq = s_norms + self._sq_norms[None, c0:c1] - 2.0 * (S @ items[c0:c1].T)
+            return 1.0 / (1.0 + np.sqrt(np.maximum(sq, 0.0)))
+
+        return similarity
+
+    _scores_in_chunks = True
+
+    def _chunk_scorer(self, sequences):
+        """Exact scoring, a catalogue chunk at a time (None with ``ann``: the index scores
+        only the retrieved candidates, see :meth:`_ann_scores`)."""
+        if self._index is not None:
+            return None
+        scores = self._exact_scores(self.session_embeddings(sequences))
+        # Rounded to float32 as _batch_scores does, so predict ranks as predict_scores.
+        return lambda c0, c1: torch.from_numpy(scores(c0, c1).astype(np.float32))
 
     def _get_state(self):
         return {"item_vectors_": self.item_vectors_}, {}
