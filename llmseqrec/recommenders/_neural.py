@@ -418,13 +418,14 @@ class NeuralSequentialRecommender(Recommender):
         bias = module.head.bias
 
         def scores(c0: int, c1: int) -> torch.Tensor:
-            with torch.no_grad():  # in the 512-row slabs of _score: the same float32 sums
-                return torch.cat(
-                    [
-                        queries[s : s + 512] @ items[c0:c1].T + bias[c0:c1]
-                        for s in range(0, len(queries), 512)
-                    ]
-                )
+            # In the 512-row slabs of _module_scores (the same float32 sums), written in
+            # place: the chunk's scores are the only (b, c1 - c0) block held.
+            out = torch.empty((len(queries), c1 - c0), dtype=queries.dtype, device=queries.device)
+            with torch.no_grad():
+                for s in range(0, len(queries), 512):
+                    torch.matmul(queries[s : s + 512], items[c0:c1].T, out=out[s : s + 512])
+                    out[s : s + 512] += bias[c0:c1]
+            return out
 
         return scores
 
