@@ -1,0 +1,270 @@
+"""Issue figure: the speed of every stage on Beauty (P1), the peers in the same run.
+
+One command times, on the machine it runs on:
+
+- the machine: fp32 matrix-multiply rate (GFLOP/s, min-of-N of a 2048^3 product) and the
+  1-minute load average before every measurement; with ``--max-load`` (default 0.5 per
+  core) a busy machine is refused: nothing is written;
+- ``train``: a SASRec epoch (emb 64, 2 blocks x 2 heads, last 20 items, batch 256, full
+  softmax) against its FLOP floor (the product of the FLOPs of the encoder and of the
+  softmax over every real target position, forward and backward, and the measured rate);
+- ``predict``: 4,469 test prompts, top-20, for SASRec, LLMSeqSim, V-SKNN and SKNN: the
+  first call of a model just loaded from disk and the warm min-of-N; the floor is the
+  (prompts x dim) @ (dim x items) product at the measured rate;
+- ``evaluate``: the ranking metrics of 4,469 top-20 lists;
+- ``peers`` (optional): RecBole's and RecTools' SASRec epochs in their own environments
+  (``$RECBOLE_PYTHON``, ``$RECTOOLS_PYTHON``; see peer_sasrec.py), 2 epochs each.
+
+    python examples/benchmarks/speed.py --data-dir ../shared/data/beauty
+    python examples/benchmarks/speed.py --data-dir ../shared/data/beauty --stages predict \\
+        --repeats 3 --out /tmp/speed.json            # one stage, elsewhere
+    python examples/benchmarks/speed.py --report-only
+
+Writes ``examples/benchmarks/results/speed.json`` and the "speed" section of
+docs/benchmarks/speed.md. Embedding speed has its own script (embed_beauty.py).
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import subprocess
+import sys
+import tempfile
+import time
+from datetime import date
+from pathlib import Path
+
+import numpy as np
+
+HERE = Path(__file__).resolve().parent
+RESULTS = HERE / "results" / "speed.json"
+DOCS = HERE.parents[1] / "docs" / "benchmarks" / "speed.md"
+STAGES = ("train", "predict", "evaluate", "peers")
+SASREC = dict(emb_dim=64, n_layers=2, n_heads=2, max_prompt_items=20, batch_size=256)
+
+
+class BusyMachine(RuntimeError):
+    """The load average says another job shares the cores: timings would be wrong."""
+
+
+def load_average() -> float:
+    return round(os.getloadavg()[0], 2)
+
+
+def check_quiet(max_load: float | None) -> float:
+    load = load_average()
+    if max_load is not None and load > max_load * (os.cpu_count() or 1):
+        raise BusyMachine(
+            f"load average {load} > {max_load} per core: another job is running; "
+            "rerun on a quiet machine (or pass --max-load none to record anyway)"
+        )
+    return load
+
+
+def min_time(call, repeats: int) -> float:
+    best = float("inf")
+    for _ in range(repeats):
+        start = time.perf_counter()
+        call()
+        best = min(best, time.perf_counter() - start)
+    return best
+
+
+def matmul_gflops(repeats: int = 5) -> float:
+    import torch
+
+    a, b = torch.randn(2048, 2048), torch.randn(2048, 2048)
+    a @ b  # warm-up
+    return round(2 * 2048**3 / min_time(lambda: a @ b, repeats) / 1e9, 1)
+
+
+def sasrec_epoch_flops(sequences: list, n_items: int, dim: int, layers: int, t: int) -> float:
+    """Forward + backward FLOPs of one epoch (backward = 2x forward for matrix products)."""
+    n_seq = len(sequences)
+    targets = sum(min(len(s), t + 1) - 1 for s in sequences)  # real next-item positions
+    tokens = n_seq * t  # padded positions are computed too
+    per_token_layer = 2 * (4 * dim * dim + 2 * dim * 4 * dim) + 2 * 2 * t * dim  # proj+FFN+attn
+    encoder = tokens * layers * per_token_layer
+    softmax = targets * n_items * dim * 2
+    return 3.0 * (encoder + softmax)
+
+
+def stage_train(split, rate: float, max_load, epochs: int = 2) -> dict:
+    from llmseqrec import SASRec
+
+    load = check_quiet(max_load)
+    model = SASRec(
+        **SASREC, epochs=epochs, patience=None, random_state=0, show_progress=False, device="cpu"
+    )
+    model.fit(split.train)
+    seconds = min(model.history_.epoch_seconds)
+    seqs = [np.asarray(s) for s in split.train.values() if len(s) >= 2]
+    flops = sasrec_epoch_flops(seqs, model.n_items_, 64, 2, 20)
+    floor = flops / (rate * 1e9)
+    return {
+        "SASRec epoch": {
+            "seconds": round(seconds, 2),
+            "floor_s": round(floor, 2),
+            "ratio_to_floor": round(seconds / floor, 2),
+            "tflop": round(flops / 1e12, 3),
+            "load_before": load,
+        }
+    }
+
+
+def _models():
+    from llmseqrec import SKNN, VSKNN, LLMSeqSim, SASRec
+
+    return {
+        "SASRec": SASRec(**SASREC, epochs=1, patience=None, random_state=0, show_progress=False),
+        "LLMSeqSim": LLMSeqSim(random_state=0),
+        "V-SKNN": VSKNN(),
+        "SKNN": SKNN(),
+    }
+
+
+def stage_predict(split, items, rate: float, max_load, repeats: int) -> dict:
+    from llmseqrec.persistence import load
+
+    prompts = split.test.prompts
+    out = {}
+    for name, model in _models().items():
+        model.fit(split.train, item_metadata=items)
+        with tempfile.TemporaryDirectory() as tmp:
+            model.save(Path(tmp) / "m")
+            load_before = check_quiet(max_load)
+            fresh = load(Path(tmp) / "m")
+            start = time.perf_counter()
+            fresh.predict(prompts, k=20)
+            first = time.perf_counter() - start
+        warm = min_time(lambda m=fresh: m.predict(prompts, k=20), repeats)
+        dim = {"SASRec": 64, "LLMSeqSim": getattr(fresh, "item_vectors_", np.zeros((1, 0))).shape[1]}
+        floor = (
+            2 * len(prompts) * dim[name] * fresh.n_items_ / (rate * 1e9) if name in dim else None
+        )
+        out[f"predict {name}"] = {
+            "first_call_s": round(first, 3),
+            "warm_s": round(warm, 3),
+            "floor_s": None if floor is None else round(floor, 3),
+            "n_prompts": len(prompts),
+            "load_before": load_before,
+        }
+    return out
+
+
+def stage_evaluate(split, max_load, repeats: int) -> dict:
+    from llmseqrec import MostPopular
+    from llmseqrec.metrics import compute_metrics, item_counts_from
+
+    recs = MostPopular().fit(split.train).predict(split.test.prompts, k=20)
+    counts = item_counts_from(split.train.values())
+    load = check_quiet(max_load)
+    seconds = min_time(
+        lambda: compute_metrics(
+            recs, split.test.targets, k=(10, 20), n_items=len(split.items), item_counts=counts
+        ),
+        repeats,
+    )
+    return {"evaluate": {"seconds": round(seconds, 3), "n_cases": len(recs), "load_before": load}}
+
+
+def stage_peers(data_dir: str, max_load) -> dict:
+    out = {}
+    for peer, env in (("recbole", "RECBOLE_PYTHON"), ("rectools", "RECTOOLS_PYTHON")):
+        if not os.environ.get(env):
+            out[f"{peer} SASRec epoch"] = {"skipped": f"${env} not set"}
+            continue
+        load = check_quiet(max_load)
+        with tempfile.TemporaryDirectory() as tmp:
+            result_file = Path(tmp) / "peer.jsonl"
+            cmd = [
+                sys.executable, str(HERE / "peer_sasrec.py"), "--peer", peer, "--seed", "0",
+                "--data-dir", data_dir, "--epochs", "2", "--out", str(result_file),
+            ]  # fmt: skip
+            subprocess.run(cmd, check=True, capture_output=True)
+            row = json.loads(result_file.read_text().splitlines()[-1])
+        out[f"{peer} SASRec epoch"] = {
+            "seconds": row["s_per_epoch"],
+            "version": row.get("peer_version"),
+            "load_before": load,
+        }
+    return out
+
+
+def main(argv=None) -> None:
+    parser = argparse.ArgumentParser(
+        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
+    parser.add_argument("--data-dir", default=os.environ.get("BEAUTY_DIR", "../shared/data/beauty"))
+    parser.add_argument("--stages", nargs="+", choices=STAGES, default=list(STAGES))
+    parser.add_argument("--repeats", type=int, default=5)
+    parser.add_argument(
+        "--max-load", default="0.5", help="refuse above this load per core ('none': record)"
+    )
+    parser.add_argument("--out", default=str(RESULTS))
+    parser.add_argument("--report-only", action="store_true")
+    args = parser.parse_args(argv)
+    out = Path(args.out)
+    if not args.report_only:
+        from llmseqrec.benchmark import machine_info
+        from llmseqrec.data import temporal_split
+        from llmseqrec.datasets import load_beauty
+
+        max_load = None if args.max_load == "none" else float(args.max_load)
+        check_quiet(max_load)
+        data = load_beauty(args.data_dir)
+        split = temporal_split(data.interactions)
+        rate = matmul_gflops()
+        stages = {}
+        if "train" in args.stages:
+            stages.update(stage_train(split, rate, max_load))
+        if "predict" in args.stages:
+            stages.update(stage_predict(split, data.items, rate, max_load, args.repeats))
+        if "evaluate" in args.stages:
+            stages.update(stage_evaluate(split, max_load, args.repeats))
+        if "peers" in args.stages:
+            stages.update(stage_peers(args.data_dir, max_load))
+        payload = {
+            "date": date.today().isoformat(),
+            "machine": machine_info(),
+            "matmul_gflops": rate,
+            "command": "python examples/benchmarks/speed.py " + " ".join(argv or sys.argv[1:]),
+            "stages": stages,
+        }
+        out.parent.mkdir(parents=True, exist_ok=True)
+        out.write_text(json.dumps(payload, indent=1) + "\n")
+        print(json.dumps(payload["stages"], indent=1))
+    if out.resolve() == RESULTS.resolve():
+        report(json.loads(out.read_text()))
+
+
+def report(payload: dict) -> None:
+    from llmseqrec.benchmark import machine_line, write_section
+
+    lines = [
+        f"{payload['date']}, {machine_line(payload['machine'])}; fp32 matmul "
+        f"{payload['matmul_gflops']} GFLOP/s (measured in the same run).",
+        "",
+        f"Command: `{payload['command']}`",
+        "",
+        "| stage | seconds (min of N) | first call | FLOP floor | ratio to floor | load before |",
+        "|---|---|---|---|---|---|",
+    ]
+    for name, r in payload["stages"].items():
+        if "skipped" in r:
+            lines.append(f"| {name} | skipped: {r['skipped']} |||||")
+            continue
+        seconds = r.get("seconds", r.get("warm_s"))
+        floor = r.get("floor_s")
+        ratio = r.get("ratio_to_floor") or (round(seconds / floor, 2) if floor else None)
+        lines.append(
+            f"| {name} | {seconds} | {r.get('first_call_s', '—')} | {floor or '—'} | "
+            f"{ratio or '—'} | {r['load_before']} |"
+        )
+    write_section(DOCS, "speed", "\n".join(lines))
+
+
+if __name__ == "__main__":
+    main()
