@@ -11,7 +11,6 @@ import zlib
 from typing import TYPE_CHECKING, Literal
 
 import numpy as np
-import pandas as pd
 import scipy.sparse as sp
 
 from ..base import Recommender
@@ -213,7 +212,8 @@ class SKNN(Recommender):
     def _prompt(self, seq: np.ndarray) -> np.ndarray:
         if self.max_prompt_items is not None:
             seq = seq[-self.max_prompt_items :]
-        return pd.unique(seq)  # dedupe, keep first occurrence order
+        # dedupe, keeping first occurrences in order (dict keys: faster than pd.unique here)
+        return np.fromiter(dict.fromkeys(seq.tolist()), dtype=seq.dtype, count=-1)
 
     def _sample(self, candidates: np.ndarray, prompt: np.ndarray) -> np.ndarray:
         if len(candidates) <= self.sample_size:
@@ -231,12 +231,70 @@ class SKNN(Recommender):
         M = self.session_items_
         n_items = M.shape[1]
         prompts = [self._prompt(s) for s in sequences]
+        b = len(prompts)
+        lengths = np.array([len(p) for p in prompts])
+        weights = {n: decay_weights(self.decay, n) for n in set(lengths.tolist())}
         # Prompt weights (b, n_items): binary or decayed (V-SKNN).
-        rows = np.repeat(np.arange(len(prompts)), [len(p) for p in prompts])
+        rows = np.repeat(np.arange(b), lengths)
         cols = np.concatenate(prompts) - 1
-        vals = np.concatenate([decay_weights(self.decay, len(p)) for p in prompts])
-        Q = sp.csr_matrix((vals, (rows, cols)), shape=(len(prompts), n_items))
+        vals = np.concatenate([weights[n] for n in lengths])
+        Q = sp.csr_matrix((vals, (rows, cols)), shape=(b, n_items))
         overlap = (Q @ M.T).tocsr()  # (b, n_sessions): weighted common items
+        overlap.sort_indices()  # each row's candidate sessions in chronological order
+        row, cand, dots = self._sampled(overlap, prompts)  # flat (row, session, overlap)
+        sims = self._similarities(row, cand, dots, prompts, weights)
+        # Top-k neighbours per prompt; ties -> more recent (larger session index) first:
+        # reversed (candidates descending within a row), stable by score, stable by row.
+        order = np.arange(len(cand))[::-1]
+        order = order[np.argsort(-sims[order], kind="stable")]
+        order = order[np.argsort(row[order], kind="stable")]
+        starts = np.searchsorted(row[order], np.arange(b))
+        rank = np.arange(len(order)) - starts[row[order]]
+        top = np.sort(order[rank < self.k])
+        row, cand, sims = row[top], cand[top], sims[top]
+        neighbour_decay = "scaling_linear" if self.sequential_weighting else self.neighbour_decay
+        if neighbour_decay is not None:
+            sims = sims * self._neighbour_weights_flat(prompts, row, cand, neighbour_decay)
+        N = sp.csr_matrix((sims, (row, cand)), shape=(b, M.shape[0]))
+        scores = np.asarray((N @ M).todense())  # (b, n_items)
+        if self.idf_weighting is not False and float(self.idf_weighting) > 0:
+            scores *= 1.0 + float(self.idf_weighting) * self.idf_[None, :]
+        if self.sequential_filter:
+            last = np.array([p[-1] - 1 for p in prompts])
+            scores = np.where(self.followers_[last].toarray() > 0, scores, 0.0)
+        missed = scores <= 0
+        if self.backfill == "popularity":
+            # Non-neighbour items come after every neighbour item, by popularity (putmask
+            # repeats the (n_items,) fill along each row, in place).
+            np.putmask(
+                scores, missed, -1.0 + self.item_popularity_ / (self.item_popularity_.max() + 1.0)
+            )
+        else:
+            scores[missed] = -np.inf
+        return scores
+
+    def _sampled(self, overlap: sp.csr_matrix, prompts: list):
+        """Flat (prompt row, candidate session, overlap) after ``sample_size`` sampling."""
+        counts = np.diff(overlap.indptr)
+        row = np.repeat(np.arange(len(prompts)), counts)
+        cand = overlap.indices.astype(np.int64)
+        dots = overlap.data
+        over = np.flatnonzero(counts > self.sample_size)
+        if not len(over):
+            return row, cand, dots
+        keep = np.ones(len(cand), dtype=bool)
+        if self.sampling == "recent":  # the last sample_size candidates of each row
+            position = np.arange(len(cand)) - overlap.indptr[row]
+            keep = position >= (counts - self.sample_size)[row]
+        else:
+            for r in over:
+                lo, hi = overlap.indptr[r], overlap.indptr[r + 1]
+                chosen = self._sample(cand[lo:hi], prompts[r])
+                keep[lo:hi] = np.isin(cand[lo:hi], chosen, assume_unique=True)
+        return row[keep], cand[keep], dots[keep]
+
+    def _similarities(self, row, cand, dots, prompts, weights) -> np.ndarray:
+        """Prompt-neighbour similarity of each flat (row, candidate) pair."""
         if self.item_embeddings is not None:
             prompt_vecs = session_embeddings(
                 list(prompts),
@@ -244,68 +302,49 @@ class SKNN(Recommender):
                 self.prompt_aggregation,
                 self.decay,
             )
-        nb_rows, nb_cols, nb_vals = [], [], []
-        for r, prompt in enumerate(prompts):
-            lo, hi = overlap.indptr[r], overlap.indptr[r + 1]
-            order = np.argsort(overlap.indices[lo:hi], kind="stable")
-            cands = overlap.indices[lo:hi][order]
-            dots = overlap.data[lo:hi][order]
-            keep = self._sample(cands, prompt)
-            dots = dots[np.searchsorted(cands, keep)]
-            if self.item_embeddings is not None:
-                sv = self.session_vectors_[keep].astype(np.float64)  # (n_keep, dim)
+            sims = np.empty(len(cand))
+            bounds = np.searchsorted(row, np.arange(len(prompts) + 1))
+            for r in range(len(prompts)):  # one matrix-vector product per prompt
+                lo, hi = bounds[r], bounds[r + 1]
+                sv = self.session_vectors_[cand[lo:hi]].astype(np.float64)  # (n_keep, dim)
                 pv = prompt_vecs[r]
-                sims = sv @ pv
+                s = sv @ pv
                 if self.similarity == "cosine":
                     denom = np.linalg.norm(sv, axis=1) * np.linalg.norm(pv)
-                    sims = np.divide(sims, denom, out=np.zeros_like(sims), where=denom > 0)
-            elif self.similarity == "cosine":
-                qnorm = np.sqrt((decay_weights(self.decay, len(prompt)) ** 2).sum())
-                sims = dots / (qnorm * self.session_norms_[keep])
-            else:
-                sims = dots
-            if len(keep) > self.k:  # top-k neighbours; ties -> more recent first
-                top = np.lexsort((-keep, -sims))[: self.k]
-                keep, sims = keep[top], sims[top]
-            neighbour_decay = (
-                "scaling_linear" if self.sequential_weighting else self.neighbour_decay
-            )
-            if neighbour_decay is not None:
-                sims = sims * self._neighbour_weights(prompt, keep, neighbour_decay)
-            nb_rows.append(np.full(len(keep), r))
-            nb_cols.append(keep)
-            nb_vals.append(sims)
-        N = sp.csr_matrix(
-            (np.concatenate(nb_vals), (np.concatenate(nb_rows), np.concatenate(nb_cols))),
-            shape=(len(prompts), M.shape[0]),
-        )
-        scores = np.asarray((N @ M).todense())  # (b, n_items)
-        if self.idf_weighting is not False and float(self.idf_weighting) > 0:
-            scores *= 1.0 + float(self.idf_weighting) * self.idf_[None, :]
-        if self.sequential_filter:
-            last = np.array([p[-1] - 1 for p in prompts])
-            scores = np.where(self.followers_[last].toarray() > 0, scores, 0.0)
-        hit = scores > 0
-        if self.backfill == "popularity":
-            # Non-neighbour items come after every neighbour item, by popularity.
-            fill = -1.0 + self.item_popularity_ / (self.item_popularity_.max() + 1.0)
-            return np.where(hit, scores, fill[None, :])
-        return np.where(hit, scores, -np.inf)
+                    s = np.divide(s, denom, out=np.zeros_like(s), where=denom > 0)
+                sims[lo:hi] = s
+            return sims
+        if self.similarity == "cosine":
+            qnorm = np.array([np.sqrt((weights[len(p)] ** 2).sum()) for p in prompts])
+            return dots / (qnorm[row] * self.session_norms_[cand])
+        return dots
 
-    def _neighbour_weights(self, prompt: np.ndarray, neighbours: np.ndarray, decay) -> np.ndarray:
-        """Decay of the distance from the prompt's end to each neighbour's most recent common item.
-
-        With ``"scaling_linear"`` this is S-SKNN's ``(position + 1) / |prompt|``.
-        """
-        position = np.zeros(self.session_items_.shape[1] + 1, dtype=np.int64)
-        position[prompt] = np.arange(1, len(prompt) + 1)  # 1-based position, 0 = absent
+    def _neighbour_weights_flat(self, prompts, row, cand, decay) -> np.ndarray:
+        """:meth:`_neighbour_weights` for flat (row, neighbour) pairs, vectorised."""
         M = self.session_items_
-        most_recent = np.empty(len(neighbours), dtype=np.int64)
-        for j, n in enumerate(neighbours):
-            items = M.indices[M.indptr[n] : M.indptr[n + 1]] + 1
-            most_recent[j] = position[items].max()  # >= 1: every neighbour shares an item
-        per_position = decay_weights(decay, len(prompt))  # (L,), oldest first
-        return per_position[most_recent - 1]
+        n_items = M.shape[1]
+        lengths = np.array([len(p) for p in prompts])
+        table = np.zeros((lengths.max() + 1, lengths.max()))  # [prompt length, position - 1]
+        for n in set(lengths.tolist()):
+            table[n, :n] = decay_weights(decay, n)
+        most_recent = np.empty(len(cand), dtype=np.int64)
+        bounds = np.searchsorted(row, np.arange(len(prompts) + 1))
+        step = max(1, 5_000_000 // max(n_items, 1))  # prompts per dense position block
+        for r0 in range(0, len(prompts), step):
+            block = prompts[r0 : r0 + step]
+            position = np.zeros((len(block), n_items + 1), dtype=np.int64)
+            for i, prompt in enumerate(block):
+                position[i, prompt] = np.arange(1, len(prompt) + 1)  # 1-based, 0 = absent
+            lo, hi = bounds[r0], bounds[min(r0 + step, len(prompts))]
+            if lo == hi:
+                continue
+            r, c = row[lo:hi] - r0, cand[lo:hi]
+            sizes = M.indptr[c + 1] - M.indptr[c]  # items of each neighbour session
+            starts = np.concatenate([[0], np.cumsum(sizes)[:-1]])
+            flat = np.arange(sizes.sum()) - np.repeat(starts - M.indptr[c], sizes)
+            pos = position[np.repeat(r, sizes), M.indices[flat] + 1]
+            most_recent[lo:hi] = np.maximum.reduceat(pos, starts)  # >= 1: a common item
+        return table[lengths[row], most_recent - 1]
 
     # ------------------------------------------------------------------ persistence
     def _get_state(self):
