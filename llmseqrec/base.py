@@ -419,9 +419,7 @@ class Recommender(RenamedParametersMixin, BaseEstimator):
                     popularity = popularity.to(part.device)
                 out = popularity[c0:c1].repeat(len(encoded), 1)
                 out[torch.as_tensor(nonempty, device=part.device)] = part
-            if torch.isnan(out).any():
-                raise self._nan_error(int(torch.isnan(out).any(dim=1).sum()), len(encoded))
-            return out
+            return out  # a NaN ranks first in torch.topk: predict finds it in the top-k
 
         return scorer, max(1, self._max_scores_in_memory // max(len(encoded), 1))
 
@@ -565,6 +563,8 @@ class Recommender(RenamedParametersMixin, BaseEstimator):
                 scorer, self.n_items_, width, k_eff, lambda s, c0, r=start: filters.mask(s, r, c0)
             )
             values, columns = (t.cpu().numpy() for t in best)
+            if np.isnan(values).any():  # a NaN would rank as a missing item: refuse it
+                raise self._nan_error(int(np.isnan(values).any(axis=1).sum()), len(batch))
             missing = np.isneginf(values)  # masked or unscorable: never recommended
             codes[start : start + len(batch)] = np.where(missing, PAD, columns + 1)
             if return_scores:  # PAD slots keep NaN

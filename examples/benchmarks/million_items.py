@@ -17,9 +17,8 @@ measured on its own. The predict memory bound printed beside it is:
         + 0.1 GB (working memory of a predict call: prompt encoding, BLAS buffers; measured
           at 20,000 items, where the score chunk is small)
 
-(5 bytes per score for the neural models: the float32 chunk and the top-k's tie test, a
-boolean per score; 13 for LLMSeqSim: its float64 product, the float32 copy and the tie
-test; the running top-k keeps rows x k values and int64 ids).
+(4 bytes per score for the neural models' float32 chunk; 12 for LLMSeqSim's float64
+product and its float32 copy; the running top-k keeps rows x k values and int64 ids).
 
     python examples/benchmarks/million_items.py                     # everything
     python examples/benchmarks/million_items.py --items 20000 --sessions 5000 --test 500 \\
@@ -152,7 +151,7 @@ def run_model(name: str, args) -> dict:
     predict_s = time.perf_counter() - t0
     predict_peak = _vm("VmHWM") if reset else None
     hits = np.array([t in r for t, r in zip(targets, recs.tolist())])
-    bytes_per_score = 13 if name == "llmseqsim_exact" else 5
+    bytes_per_score = 12 if name == "llmseqsim_exact" else 4
     bound = (
         rss_after_fit
         + est._max_scores_in_memory * bytes_per_score

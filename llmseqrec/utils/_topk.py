@@ -45,13 +45,21 @@ def topk_exact(scores: torch.Tensor, k: int) -> tuple[torch.Tensor, torch.Tensor
     >>> c.tolist(), v.tolist()
     ([[1, 3, 2]], [[0.8999999761581543, 0.8999999761581543, 0.5]])
     """
-    values, columns = torch.topk(scores, k, dim=1, sorted=True)
+    # One more than asked: the k-th score also occurs outside the chosen set exactly when
+    # the (k+1)-th equals it (no (n, m) temporary needed to find out).
+    wider = min(k + 1, scores.shape[1])
+    values, columns = torch.topk(scores, wider, dim=1, sorted=True)
     if scores.shape[0] == 0:
-        return values, columns
-    # A row whose k-th score also occurs outside the chosen set must take the smallest
-    # columns among the tied ones (torch.topk picks any): recompute those rows exactly.
+        return values[:, :k], columns[:, :k]
+    tied = (
+        values[:, k] == values[:, k - 1]
+        if wider > k
+        else torch.zeros(len(values), dtype=torch.bool, device=values.device)
+    )
+    values, columns = values[:, :k].clone(), columns[:, :k].clone()
+    # Such rows must take the smallest columns among the tied ones (torch.topk picks any):
+    # recompute them exactly.
     kth = values[:, -1:]
-    tied = (scores == kth).sum(dim=1) > (values == kth).sum(dim=1)
     for row in torch.nonzero(tied).flatten().tolist():
         s, t = scores[row], kth[row, 0]
         above = torch.nonzero(s > t).flatten()
@@ -115,5 +123,6 @@ def chunked_topk(scorer, n_columns: int, width: int, k: int, mask=None):
         if mask is not None:
             scores = mask(scores, c0)
         values, columns = topk_exact(scores, min(k, scores.shape[1]))
+        del scores  # before the next chunk is computed: one chunk alive at a time
         best = merge_topk(best, (values, columns + c0), k)
     return best
