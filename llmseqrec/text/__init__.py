@@ -5,6 +5,7 @@ from ._cache import EmbeddingCache, text_hash
 from ._encoder import BACKENDS, ItemTextEncoder
 from ._files import read_item_embeddings
 from ._reduce import REDUCTIONS, EmbeddingReducer, l2_normalize
+from ._runtimes import RUNTIMES
 from ._server import EmbeddingServer
 from ._templates import render_texts, template_fields
 from ._vectors import (
@@ -19,6 +20,7 @@ __all__ = [
     "ItemTextEncoder",
     "EmbeddingServer",
     "BACKENDS",
+    "RUNTIMES",
     "EmbeddingReducer",
     "REDUCTIONS",
     "l2_normalize",

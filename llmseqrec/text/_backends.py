@@ -6,6 +6,8 @@ Backends are plain classes built by :class:`~llmseqrec.text.ItemTextEncoder` ins
 
 from __future__ import annotations
 
+import contextlib
+import inspect
 import json
 import os
 
@@ -47,23 +49,105 @@ def _batches(texts, batch_size, desc, show_progress):
         yield texts[start : start + batch_size]
 
 
-class SentenceTransformerBackend:
-    """Any sentence-transformers model by name or local path (float16 on GPU when asked)."""
+def _length_order(texts: list[str], sort_by_length: bool) -> np.ndarray:
+    """Longest first (less padding per batch), stable; the identity when not sorting."""
+    if not sort_by_length:
+        return np.arange(len(texts))
+    return np.argsort([-len(t) for t in texts], kind="stable")
 
-    def __init__(self, model: str, device: str, batch_size: int, revision=None, fp16: bool = False):
+
+class SentenceTransformerBackend:
+    """Any sentence-transformers model by name or local path (float16 on GPU when asked).
+
+    ``workers`` (a list of devices) encodes with sentence-transformers' multi-process pool,
+    started for the duration of :meth:`running`.
+    """
+
+    def __init__(
+        self,
+        model: str,
+        device: str,
+        batch_size: int,
+        revision=None,
+        fp16: bool = False,
+        workers: list[str] | None = None,
+    ):
         st = import_optional("sentence_transformers", purpose="the sentence-transformers backend")
         self.model = st.SentenceTransformer(model, device=device, revision=revision)
         if fp16:
             self.model.half()
         self.batch_size = batch_size
+        self.workers = workers
+        self._pool = None
+
+    # -- what the exported runtimes need
+    def features(self, texts: list[str]) -> dict:
+        """Token tensors of a batch, exactly as ``encode`` prepares them."""
+        import torch
+
+        prepare = getattr(self.model, "preprocess", None) or self.model.tokenize
+        return {k: v for k, v in prepare(texts).items() if torch.is_tensor(v)}
+
+    def pooled_module(self):
+        """A module mapping :meth:`features` to the (batch, dim) sentence embeddings."""
+        import torch
+
+        model = self.model
+
+        class Pooled(torch.nn.Module):
+            def __init__(self):
+                super().__init__()
+                self.model = model
+
+            def forward(self, features):
+                return self.model(dict(features))["sentence_embedding"]
+
+        return Pooled().eval()
+
+    def quantize_int8(self) -> str:
+        from ._runtimes import quantize_int8
+
+        return quantize_int8(self.model)
+
+    # -- multi-process encoding
+    @contextlib.contextmanager
+    def running(self):
+        """Start the multi-process pool (when ``workers`` is set) for a run of encode calls."""
+        if not self.workers or self._pool is not None:
+            yield
+            return
+        cpu_workers = sum(1 for d in self.workers if str(d).startswith("cpu"))
+        threads = str(max(1, (os.cpu_count() or 1) // max(1, cpu_workers)))
+        saved = {k: os.environ.get(k) for k in ("OMP_NUM_THREADS", "MKL_NUM_THREADS")}
+        os.environ.update({"OMP_NUM_THREADS": threads, "MKL_NUM_THREADS": threads})
+        try:  # spawned workers read the thread count when they import torch
+            self._pool = self.model.start_multi_process_pool(list(self.workers))
+        finally:
+            for k, v in saved.items():
+                if v is None:
+                    os.environ.pop(k, None)
+                else:
+                    os.environ[k] = v
+        try:
+            yield
+        finally:
+            pool, self._pool = self._pool, None
+            self.model.stop_multi_process_pool(pool)
 
     def encode(self, texts: list[str], show_progress: bool = True) -> np.ndarray:
-        out = self.model.encode(
-            texts,
-            batch_size=self.batch_size,
-            convert_to_numpy=True,
-            show_progress_bar=show_progress and len(texts) > self.batch_size,
-        )
+        show = show_progress and len(texts) > self.batch_size
+        if self._pool is not None:
+            if "pool" in inspect.signature(self.model.encode).parameters:
+                out = self.model.encode(
+                    texts, batch_size=self.batch_size, pool=self._pool, show_progress_bar=show
+                )
+            else:  # sentence-transformers < 5
+                out = self.model.encode_multi_process(texts, self._pool, batch_size=self.batch_size)
+        else:
+            # sentence-transformers sorts each call's texts by length itself.
+            out = self.model.encode(
+                texts, batch_size=self.batch_size, convert_to_numpy=True, show_progress_bar=show
+            )
         return np.asarray(out, dtype=np.float32)
 
 
@@ -78,6 +162,7 @@ class HuggingFaceBackend:
         revision=None,
         fp16: bool = False,
         max_length: int = 256,
+        sort_by_length: bool = True,
     ):
         import torch
         from transformers import AutoModel, AutoTokenizer
@@ -92,24 +177,51 @@ class HuggingFaceBackend:
             max_length,
             torch,
         )
+        self.sort_by_length = sort_by_length
+
+    def features(self, texts: list[str]) -> dict:
+        enc = self.tokenizer(
+            texts, padding=True, truncation=True, max_length=self.max_length, return_tensors="pt"
+        )
+        return dict(enc)
+
+    def pooled_module(self):
+        """Transformer + attention-masked mean pooling, as one module on :meth:`features`."""
+        torch = self.torch
+        model = self.model
+
+        class MeanPooled(torch.nn.Module):
+            def __init__(self):
+                super().__init__()
+                self.model = model
+
+            def forward(self, features):
+                hidden = self.model(**features).last_hidden_state  # (B, T, H)
+                mask = features["attention_mask"].unsqueeze(-1).to(hidden.dtype)  # (B, T, 1)
+                return (hidden * mask).sum(1) / mask.sum(1).clamp(min=1)  # (B, H)
+
+        return MeanPooled().eval()
+
+    def quantize_int8(self) -> str:
+        from ._runtimes import quantize_int8
+
+        return quantize_int8(self.model)
 
     def encode(self, texts: list[str], show_progress: bool = True) -> np.ndarray:
         torch = self.torch
-        chunks = []
+        order = _length_order(texts, self.sort_by_length)
+        pooled = self.pooled_module()
+        out = None
         with torch.inference_mode():
-            for batch in _batches(texts, self.batch_size, "embed", show_progress):
-                enc = self.tokenizer(
-                    batch,
-                    padding=True,
-                    truncation=True,
-                    max_length=self.max_length,
-                    return_tensors="pt",
-                ).to(self.device)
-                hidden = self.model(**enc).last_hidden_state  # (B, T, H)
-                mask = enc["attention_mask"].unsqueeze(-1).to(hidden.dtype)  # (B, T, 1)
-                pooled = (hidden * mask).sum(1) / mask.sum(1).clamp(min=1)  # (B, H)
-                chunks.append(pooled.float().cpu().numpy())
-        return np.concatenate(chunks).astype(np.float32) if chunks else np.zeros((0, 0), np.float32)
+            for rows in _batches(order, self.batch_size, "embed", show_progress):
+                features = {
+                    k: v.to(self.device) for k, v in self.features([texts[i] for i in rows]).items()
+                }
+                vectors = pooled(features).float().cpu().numpy()
+                if out is None:
+                    out = np.zeros((len(texts), vectors.shape[1]), dtype=np.float32)
+                out[rows] = vectors
+        return out if out is not None else np.zeros((0, 0), np.float32)
 
 
 class OpenAIEmbeddingsBackend:

@@ -3,7 +3,8 @@
 from __future__ import annotations
 
 import os
-from collections.abc import Hashable, Mapping
+import warnings
+from collections.abc import Hashable, Mapping, Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING, Literal
 
@@ -25,15 +26,26 @@ from ._backends import (
 )
 from ._cache import EmbeddingCache, text_hash
 from ._files import read_item_embeddings
+from ._runtimes import (
+    AUTO_ORDER,
+    MIN_COSINE,
+    PROBE_TEXTS,
+    RUNTIMES,
+    ExportedBackend,
+    install_hint,
+    missing_packages,
+    rowwise_cosine,
+)
 from ._templates import render_texts
 
 if TYPE_CHECKING:
     from numpy.typing import ArrayLike
 
-__all__ = ["ItemTextEncoder", "BACKENDS"]
+__all__ = ["ItemTextEncoder", "BACKENDS", "RUNTIMES"]
 
 BACKENDS = ("sentence-transformers", "huggingface", "openai", "tfidf", "precomputed")
 _EMPTY = ("zero", "encode", "error")
+_NEURAL = ("sentence-transformers", "huggingface")
 
 
 class ItemTextEncoder(RenamedParametersMixin, TransformerMixin, BaseEstimator):
@@ -62,6 +74,34 @@ class ItemTextEncoder(RenamedParametersMixin, TransformerMixin, BaseEstimator):
         ``"cuda"`` when available, else ``"cpu"``.
     fp16 : {"auto", True, False}, default="auto"
         Half precision for neural backends; ``"auto"`` uses it on CUDA only.
+    runtime : {"auto", "torch", "torch-int8", "onnx", "onnx-int8", "openvino"}, default="auto"
+        How the ``sentence-transformers`` and ``huggingface`` backends run the same model:
+
+        - ``"torch"``: PyTorch as loaded (float32 on the CPU, float16 on CUDA by ``fp16``).
+        - ``"torch-int8"``: dynamic int8 quantisation of the Linear layers (CPU).
+        - ``"onnx"``: exported to ONNX and run by ONNX Runtime in float32 (CPU; extra
+          ``onnx``).
+        - ``"onnx-int8"``: the same with dynamically quantised int8 weights.
+        - ``"openvino"``: the ONNX graph compiled by OpenVINO (CPU; extra ``openvino``;
+          bfloat16 on CPUs that have it).
+        - ``"auto"``: ``"torch"`` on CUDA or with ``workers``; on the CPU the first of
+          ``"onnx"``, ``"openvino"`` that is installed and reproduces the float32 torch
+          vectors (cosine >= 0.99 on built-in probe texts), else ``"torch"``. int8 is never
+          chosen automatically.
+
+        The runtime is part of the cache key. Other backends accept only ``"auto"``.
+    sort_by_length : bool, default=True
+        Encode texts longest first, so a batch holds texts of similar length (less padding);
+        vectors come back in the input order. (sentence-transformers' own ``encode`` also
+        sorts within each call.)
+    workers : int or list of str, optional
+        Multi-process encoding with sentence-transformers' process pool
+        (``runtime="torch"``): an int starts that many processes (CPU: each with
+        ``cpu_count // workers`` threads; CUDA: one per GPU, ``cuda:0`` ...), a list names
+        the devices, e.g. ``["cuda:0", "cuda:1"]``. ``None``: one process.
+    chunk_size : int, default=4096
+        Texts encoded between two writes to the cache. A run that is killed restarts after
+        the last chunk written.
     empty_text : {"zero", "encode", "error"}, default="zero"
         Items whose text is empty get a zero vector (the paper's choice), are encoded as
         the empty string, or raise.
@@ -98,6 +138,11 @@ class ItemTextEncoder(RenamedParametersMixin, TransformerMixin, BaseEstimator):
     ----------
     n_calls_ : int
         Texts sent to the model so far (0 on a full cache hit).
+    runtime_ : str or None
+        The runtime in use (``None`` for backends without one).
+    runtime_cosine_ : float or None
+        For a runtime other than ``"torch"``: the lowest cosine between its vectors and the
+        float32 torch vectors over the probe texts, measured at ``fit``.
 
     Examples
     --------
@@ -118,6 +163,10 @@ class ItemTextEncoder(RenamedParametersMixin, TransformerMixin, BaseEstimator):
         batch_size: int = 64,
         device: str | None = None,
         fp16: bool | Literal["auto"] = "auto",
+        runtime: Literal["auto", "torch", "torch-int8", "onnx", "onnx-int8", "openvino"] = "auto",
+        sort_by_length: bool = True,
+        workers: int | Sequence[str] | None = None,
+        chunk_size: int = 4096,
         empty_text: Literal["zero", "encode", "error"] = "zero",
         normalize: bool = False,
         cache: bool = True,
@@ -145,6 +194,10 @@ class ItemTextEncoder(RenamedParametersMixin, TransformerMixin, BaseEstimator):
         self.batch_size = batch_size
         self.device = device
         self.fp16 = fp16
+        self.runtime = runtime
+        self.sort_by_length = sort_by_length
+        self.workers = workers
+        self.chunk_size = chunk_size
         self.empty_text = empty_text
         self.normalize = normalize
         self.cache = cache
@@ -184,22 +237,32 @@ class ItemTextEncoder(RenamedParametersMixin, TransformerMixin, BaseEstimator):
             raise ValueError(f"empty_text must be one of {_EMPTY}, got {self.empty_text!r}")
         if self.batch_size < 1:
             raise ValueError(f"batch_size must be >= 1, got {self.batch_size}")
+        if self.chunk_size < 1:
+            raise ValueError(f"chunk_size must be >= 1, got {self.chunk_size}")
+        if self.runtime not in RUNTIMES:
+            raise ValueError(f"runtime must be one of {RUNTIMES}, got {self.runtime!r}")
+        if self.backend not in _NEURAL and self.runtime != "auto":
+            raise ValueError(
+                f"runtime={self.runtime!r} applies to the {' and '.join(_NEURAL)} backends, "
+                f"not to backend={self.backend!r}"
+            )
+        if self.workers is not None and self.backend != "sentence-transformers":
+            raise ValueError(
+                f"workers (multi-process encoding) needs backend='sentence-transformers', "
+                f"got backend={self.backend!r}"
+            )
         items = item_table(items)
         self.device_ = resolve_device(self.device)
         fp16 = self.device_.startswith("cuda") if self.fp16 == "auto" else bool(self.fp16)
         self.n_calls_ = 0
         self._fit_key = None
+        self.runtime_ = self.runtime_cosine_ = None
+        self._runtime_key = None
         if self.backend == "precomputed":
             self.lookup_ = self._read_vectors(items)
             self.backend_ = None
-        elif self.backend == "sentence-transformers":
-            self.backend_ = SentenceTransformerBackend(
-                self._model_name(), self.device_, self.batch_size, self.revision, fp16
-            )
-        elif self.backend == "huggingface":
-            self.backend_ = HuggingFaceBackend(
-                self._model_name(), self.device_, self.batch_size, self.revision, fp16
-            )
+        elif self.backend in _NEURAL:
+            self.backend_ = self._neural_backend(fp16)
         elif self.backend == "openai":
             check_api_key(
                 self.api_base or "https://api.openai.com/v1",
@@ -220,6 +283,125 @@ class ItemTextEncoder(RenamedParametersMixin, TransformerMixin, BaseEstimator):
             self.backend_ = TfidfBackend(self.dim, self.random_state).fit(texts)
             self._fit_key = text_hash("\n".join(texts))
         return self
+
+    def _workers(self) -> list[str] | None:
+        if self.workers is None:
+            return None
+        if isinstance(self.workers, (int, np.integer)) and not isinstance(self.workers, bool):
+            if self.workers < 1:
+                raise ValueError(f"workers must be >= 1, got {self.workers}")
+            if self.device_.startswith("cuda"):
+                return [f"cuda:{i}" for i in range(int(self.workers))]
+            return [self.device_] * int(self.workers)
+        if isinstance(self.workers, str) or not len(self.workers):
+            raise ValueError(f"workers must be an int or a list of devices, got {self.workers!r}")
+        return [str(d) for d in self.workers]
+
+    def _check_runtime(self, runtime: str, fp16: bool) -> None:
+        """Raise when an explicitly chosen runtime cannot run here."""
+        if runtime == "torch":
+            return
+        if self.workers is not None:
+            raise ValueError(
+                f"workers (multi-process encoding) runs runtime='torch', not {runtime!r}; "
+                "ONNX Runtime and OpenVINO already use every core of one process"
+            )
+        if not self.device_.startswith("cpu"):
+            raise ValueError(
+                f"runtime={runtime!r} runs on the CPU, but device={self.device_!r}: "
+                "use runtime='torch' (float16 with fp16='auto') on GPUs"
+            )
+        if fp16:
+            raise ValueError(f"fp16=True needs runtime='torch', got runtime={runtime!r}")
+        missing = missing_packages(runtime)
+        if missing:
+            from ..exceptions import OptionalDependencyError
+
+            raise OptionalDependencyError(
+                f"runtime={runtime!r} needs {', '.join(missing)}; install with: "
+                f"{install_hint(runtime)}"
+            )
+
+    def _export_dir(self) -> Path | None:
+        if not self.cache:
+            return None
+        root = Path(self.cache_dir) if self.cache_dir else get_data_home() / "embeddings"
+        return root / "exported"
+
+    def _torch_backend(self, fp16: bool, workers=None):
+        if self.backend == "sentence-transformers":
+            return SentenceTransformerBackend(
+                self._model_name(),
+                self.device_,
+                self.batch_size,
+                self.revision,
+                fp16,
+                workers=workers,
+            )
+        return HuggingFaceBackend(
+            self._model_name(),
+            self.device_,
+            self.batch_size,
+            self.revision,
+            fp16,
+            sort_by_length=self.sort_by_length,
+        )
+
+    def _neural_backend(self, fp16: bool):
+        """The torch backend, or the model under the chosen (or the automatic) runtime."""
+        runtime = self.runtime
+        if runtime == "auto":
+            use_torch = self.workers is not None or not self.device_.startswith("cpu") or fp16
+            candidates = [] if use_torch else [r for r in AUTO_ORDER if not missing_packages(r)]
+        else:
+            self._check_runtime(runtime, fp16)
+            candidates = [runtime]
+        workers = self._workers()
+        source = self._torch_backend(fp16, workers)
+        self.runtime_ = "torch"
+        if candidates == ["torch"] or not candidates:
+            return source
+        reference = source.encode(PROBE_TEXTS, show_progress=False)  # float32 torch
+        for candidate in candidates:
+            try:
+                if candidate == "torch-int8":
+                    detail = source.quantize_int8()
+                    backend = source
+                else:
+                    backend = ExportedBackend(
+                        source,
+                        candidate,
+                        self.batch_size,
+                        sort_by_length=self.sort_by_length,
+                        export_dir=self._export_dir(),
+                    )
+                    detail = backend.detail
+                cosine = float(
+                    rowwise_cosine(
+                        backend.encode(PROBE_TEXTS, show_progress=False), reference
+                    ).min()
+                )
+            except Exception as exc:
+                if runtime != "auto":
+                    raise
+                warnings.warn(
+                    f"runtime {candidate!r} failed ({type(exc).__name__}: {exc}); trying the next",
+                    stacklevel=3,
+                )
+                continue
+            if cosine < MIN_COSINE:
+                message = (
+                    f"runtime {candidate!r} ({detail}) reproduces the float32 torch vectors "
+                    f"only to cosine {cosine:.4f} < {MIN_COSINE} on the probe texts"
+                )
+                if runtime == "auto":
+                    warnings.warn(message + "; not using it", stacklevel=3)
+                    continue
+                warnings.warn(message, stacklevel=3)
+            self.runtime_, self.runtime_cosine_ = candidate, cosine
+            self._runtime_key = f"{candidate}:{detail}"
+            return backend
+        return source
 
     def _read_vectors(self, items: pd.DataFrame) -> dict:
         vectors = self.item_embeddings
@@ -258,6 +440,11 @@ class ItemTextEncoder(RenamedParametersMixin, TransformerMixin, BaseEstimator):
             "fit": self._fit_key,
             "random_state": self.random_state if self.backend == "tfidf" else None,
         }
+        runtime_key = getattr(self, "_runtime_key", None)
+        if runtime_key is not None:
+            # Only for runtimes other than "torch", so caches written before runtimes existed
+            # (all by torch) stay valid; another runtime never reads torch's vectors.
+            key["runtime"] = runtime_key
         return EmbeddingCache(
             Path(self.cache_dir) if self.cache_dir else get_data_home() / "embeddings", key
         )
@@ -288,12 +475,7 @@ class ItemTextEncoder(RenamedParametersMixin, TransformerMixin, BaseEstimator):
         found = cache.lookup(hashes) if cache is not None else {}
         missing = [t for t, h in zip(unique, hashes) if h not in found]
         if missing:
-            new = self.backend_.encode(missing, show_progress=self.show_progress)
-            self.n_calls_ += len(missing)
-            new_hashes = [text_hash(t) for t in missing]
-            found.update(zip(new_hashes, new))
-            if cache is not None:
-                cache.store(new_hashes, new)
+            found.update(self._encode_missing(missing, cache))
         if not found:
             raise ValueError("every item text is empty; nothing to embed")
         dim = len(next(iter(found.values())))
@@ -302,6 +484,41 @@ class ItemTextEncoder(RenamedParametersMixin, TransformerMixin, BaseEstimator):
             if not (e and self.empty_text == "zero"):
                 out[i] = found[text_hash(t)]
         return self._maybe_normalize(out)
+
+    def _encode_missing(self, missing: list[str], cache: EmbeddingCache | None) -> dict:
+        """Encode in chunks of ``chunk_size`` texts, each written to the cache when done, so
+        that a run which stops (killed, out of memory, an API outage) restarts where it was."""
+        from contextlib import nullcontext
+
+        from tqdm.auto import tqdm
+
+        if self.sort_by_length:  # longest first, in every chunk and across chunks
+            missing = sorted(missing, key=len, reverse=True)
+        starts = range(0, len(missing), self.chunk_size)
+        many = len(starts) > 1
+        found = {}
+        running = getattr(self.backend_, "running", None)
+        with running() if running is not None else nullcontext():
+            bar = tqdm(
+                total=len(missing),
+                desc="embed",
+                unit="text",
+                disable=not (self.show_progress and many),
+                leave=False,
+            )
+            with bar:
+                for start in starts:
+                    chunk = missing[start : start + self.chunk_size]
+                    vectors = self.backend_.encode(
+                        chunk, show_progress=self.show_progress and not many
+                    )
+                    self.n_calls_ += len(chunk)
+                    chunk_hashes = [text_hash(t) for t in chunk]
+                    if cache is not None:
+                        cache.store(chunk_hashes, vectors)
+                    found.update(zip(chunk_hashes, vectors))
+                    bar.update(len(chunk))
+        return found
 
     def _maybe_normalize(self, out: np.ndarray) -> np.ndarray:
         if self.normalize:
