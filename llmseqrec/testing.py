@@ -331,6 +331,32 @@ def check_bad_input_is_a_library_error(estimator):
         _expect_value_error(lambda k=k: est.predict(prompts[:2], k=k), "k", f"k={k!r}")
 
 
+def _spy_on_score_blocks(est) -> list:
+    """Record the size of every block of scores ``est`` computes (instance attributes)."""
+    sizes = []
+    batch_scores, chunk_scorer = est._batch_scores, est._chunk_scorer
+
+    def batch_spy(encoded):
+        out = batch_scores(encoded)
+        sizes.append(out.size)
+        return out
+
+    def chunk_spy(sequences):
+        scorer = chunk_scorer(sequences)
+        if scorer is None:
+            return None
+
+        def spy(c0, c1):
+            out = scorer(c0, c1)
+            sizes.append(out.numel())
+            return out
+
+        return spy
+
+    est._batch_scores, est._chunk_scorer = batch_spy, chunk_spy
+    return sizes
+
+
 def check_bounded_scoring_memory(estimator):
     """A predict under a tiny score-memory budget (the catalogue scored in chunks of a few
     items, or a few sessions per batch) gives the same items and scores as one with room for
@@ -346,11 +372,18 @@ def check_bounded_scoring_memory(estimator):
         return est.predict(prompts, k=k), ranked
 
     whole, whole_ranked = answers()
-    est._max_scores_in_memory = 3 * len(prompts)  # instance override: chunks of ~3 items
+    budget = 3 * len(prompts)
+    est._max_scores_in_memory = budget  # instance override: chunks of ~3 items
+    blocks = _spy_on_score_blocks(est)
     try:
         chunked, chunked_ranked = answers()
     finally:
-        del est._max_scores_in_memory
+        for name in ("_max_scores_in_memory", "_batch_scores", "_chunk_scorer"):
+            delattr(est, name)
+    assert max(blocks) <= max(budget, est.n_items_), (
+        f"a block of {max(blocks)} scores exceeds the budget of {budget} "
+        f"(or one catalogue row of {est.n_items_})"
+    )
     assert _same(whole, chunked), "predict differs when the catalogue is scored in chunks"
     # A chunk's matrix product may sum in another order: scores agree to float32 rounding.
     pd.testing.assert_frame_equal(whole_ranked, chunked_ranked, rtol=1e-5, atol=1e-6)

@@ -155,6 +155,7 @@ class LLMSeqSim(Recommender):
                 reduction="pca",
                 n_components=8,
             ),
+            cls(item_embeddings=tfidf, ann="flat", ann_candidates=10),  # retrieval, not scoring
         ]
 
     def _catalogue_extra(self, item_metadata):
@@ -267,7 +268,9 @@ class LLMSeqSim(Recommender):
 
         return similarity
 
-    _scores_in_chunks = True
+    @property
+    def _scores_in_chunks(self) -> bool:
+        return self._index is None  # with ann, whole rows (of retrieved candidates)
 
     def _chunk_scorer(self, sequences):
         """Exact scoring, a catalogue chunk at a time (None with ``ann``: the index scores
