@@ -206,7 +206,8 @@ def main() -> None:
             proc = subprocess.run(cmd, capture_output=True, text=True)
             if proc.returncode != 0:
                 print(proc.stderr[-3000:], file=sys.stderr)
-                results[name] = {"model": name, "error": proc.stderr.strip().splitlines()[-1]}
+                last = (proc.stderr.strip().splitlines() or [f"exit status {proc.returncode}"])[-1]
+                results[name] = {"model": name, "error": last}
                 continue
             result = json.loads(proc.stdout.strip().splitlines()[-1])
             result["load_before"] = load
