@@ -86,7 +86,7 @@ def test_two_gloo_ranks_train_the_model_one_process_trains(tmp_path):
     (w0, r0), (w1, r1) = _launch(tmp_path, world=2, patience=0)
     for name in w0:
         torch.testing.assert_close(w0[name], w1[name], rtol=0, atol=0)  # identical ranks
-    (single, rs), = _launch(tmp_path, world=1, patience=0)
+    ((single, rs),) = _launch(tmp_path, world=1, patience=0)
     for name in single:  # the same batches, split in two and averaged
         torch.testing.assert_close(w0[name], single[name], rtol=1e-4, atol=1e-5)
     assert r0["recs"] == r1["recs"] == rs["recs"]

@@ -183,9 +183,10 @@ def test_finetuning_learns_the_answer_and_maps_it_exactly(tiny):
         device="cpu",
     ).fit(sessions, item_metadata=items)
     h = model.history_
-    assert h["train_examples"] == 18 and h["validation_examples"] == 6
-    assert h["train_loss"][-1] < 0.2 * h["train_loss"][0]
-    assert min(h["validation_loss"]) < 1.0
+    assert isinstance(h, pd.DataFrame) and list(h.columns[:2]) == ["train_loss", "validation_loss"]
+    assert h.extra["train_examples"] == 18 and h.extra["validation_examples"] == 6
+    assert h.train_loss[-1] < 0.2 * h.train_loss[0]
+    assert h["validation_loss"].min() < 1.0
     out = model.generate([["a", "b"]])
     assert out.loc[0, "generated"][0] == "pink blush 4"
     assert out.loc[0, "hallucinated"] == 0.0 and out.loc[0, "items"][0] == "d"
@@ -197,7 +198,7 @@ def test_lora_trains_only_adapters_and_round_trips(tiny, data, tmp_path):
     model = make(tiny, max_steps=3, lora_r=4).fit(train, item_metadata=items)
     trainable = [n for n, p in model._lm.named_parameters() if p.requires_grad]
     assert trainable and all("lora_" in n for n in trainable)
-    assert model.history_["optimizer_steps"] == 3
+    assert model.history_.optimizer_steps == 3
     model.save(tmp_path / "m")
     assert (tmp_path / "m" / "lm" / "adapter_model.safetensors").exists()
     assert not (tmp_path / "m" / "lm" / "model.safetensors").exists()  # the adapter only
@@ -402,17 +403,25 @@ def test_the_title_trie_allows_only_title_paths_and_shares_identical_titles():
     assert trie.depth == 3
 
 
-def test_constrained_is_for_local_genitem_only(tiny, data):
+def test_constrained_is_for_local_genitem_and_genlist_only(tiny, data):
     train, _, _, items = data
+    for params in (
+        dict(variant="rank", candidate_model=MostPopular()),
+        dict(variant="classify"),
+        dict(api_base="http://localhost:1", api_model="m"),
+    ):
+        with pytest.raises(ValueError, match="constrained=True decodes catalogue titles"):
+            make(tiny, constrained=True, **params).fit(train, item_metadata=items)
+    # constrained is read at prediction: switched on a fitted Rank model, it is refused too
+    ranker = make(tiny, variant="rank", candidate_model=MostPopular(), finetune=False)
+    ranker.fit(train, item_metadata=items).set_params(constrained=True)
     with pytest.raises(ValueError, match="constrained=True decodes catalogue titles"):
-        make(tiny, variant="genlist", constrained=True).fit(train, item_metadata=items)
+        ranker.generate([["item_0", "item_1"]])
 
 
 def test_gradient_checkpointing_trains_the_same_adapter(tiny, data):
     train, prompts, _, items = data
     plain = make(tiny, max_steps=2).fit(train, item_metadata=items)
     saving = make(tiny, max_steps=2, gradient_checkpointing=True).fit(train, item_metadata=items)
-    np.testing.assert_allclose(
-        saving.history_["train_loss"], plain.history_["train_loss"], rtol=1e-4
-    )
+    np.testing.assert_allclose(saving.history_.train_loss, plain.history_.train_loss, rtol=1e-4)
     assert (saving.predict(prompts[:3], k=5) == plain.predict(prompts[:3], k=5)).all()

@@ -181,3 +181,53 @@ def test_llm_finetuning_tells_the_progress_bar_its_batch_count(monkeypatch, n_ex
     _finetune.finetune_causal_lm(None, tokenizer, train, [], TrainConfig(), batch_size=8)
     assert seen["config"].batches_per_epoch == seen["n"]
     assert seen["config"].val_is_negated_loss
+
+
+_HEAP_SCRIPT = """
+import sys
+import numpy as np
+from llmseqrec.training import limit_heap_fragmentation, release_freed_memory
+
+def rss_mb():
+    with open("/proc/self/status") as f:
+        return next(int(line.split()[1]) for line in f if line.startswith("VmRSS")) / 1024
+
+if sys.argv[1] == "limit":  # at the start: blocks already in the heap would be reused
+    assert limit_heap_fragmentation()
+big = np.ones(16 << 17)  # 16 MB, served by mmap; freeing it raises glibc's threshold
+del big
+before = rss_mb()
+blocks = [np.ones(2 << 17) for _ in range(8)]  # 8 x 2 MB
+tail = bytearray(200_000)  # allocated after them: the heap cannot shrink past it
+del blocks
+kept = rss_mb() - before
+assert release_freed_memory()
+print(round(kept), round(rss_mb() - before))
+"""
+
+
+@pytest.mark.parametrize("mode", ["plain", "limit"])
+def test_freed_heap_memory_goes_back_to_the_system(mode):
+    """glibc keeps freed mid-sized blocks (what fine-tuning's activations are):
+    release_freed_memory hands them back; after limit_heap_fragmentation they never stay.
+    In a subprocess: the allocator setting is process-wide."""
+    import subprocess
+    import sys
+
+    from llmseqrec.training import _memory
+
+    if _memory._glibc() is None:
+        pytest.skip("glibc only")
+    out = subprocess.run(
+        [sys.executable, "-c", _HEAP_SCRIPT, mode], capture_output=True, text=True, check=True
+    )
+    kept, released = map(int, out.stdout.split())
+    assert released <= 2  # trimmed
+    assert kept >= 14 if mode == "plain" else kept <= 2
+
+
+def test_the_heap_helpers_check_their_argument():
+    from llmseqrec.training import limit_heap_fragmentation
+
+    with pytest.raises(ValueError, match="mmap_threshold"):
+        limit_heap_fragmentation(-1)

@@ -80,7 +80,7 @@ def run(args) -> dict:
         },
         "candidate_model": f"LLMSeqSim {best}" if args.variant in ("genlist", "rank") else None,
         "examples_available": int(len(model._examples)),
-        "history": model.history_,
+        "history": model.history_.to_json(),
         "fit_seconds": fit_seconds,
         "test_cases": int(len(cases)),
         "generate_seconds": generate_seconds,

@@ -95,7 +95,7 @@ def _reset_peak() -> bool:
 
 
 def _estimator(name: str, args):
-    from llmseqrec import LLMSeqSim, SASRec, VSKNN
+    from llmseqrec import VSKNN, LLMSeqSim, SASRec
 
     if name == "sasrec":
         return SASRec(
@@ -240,15 +240,15 @@ def report(payload: dict) -> None:
         "",
         f"Command: `{payload['command']}`",
         "",
-        "| model | fit s | predict s | peak RSS in fit (GB) | RSS after fit (GB) | peak RSS in predict (GB) | predict bound (GB) | HR@20 | load before |",
-        "|---|---|---|---|---|---|---|---|---|",
+        "| model | catalogue | fit s | predict s | peak RSS in fit (GB) | RSS after fit (GB) | peak RSS in predict (GB) | predict bound (GB) | HR@20 | load before |",
+        "|---|---|---|---|---|---|---|---|---|---|",
     ]
     for r in payload["runs"].values():
         if "error" in r:
-            lines.append(f"| {r['model']} | failed: {r['error']} |||||||")
+            lines.append(f"| {r['model']} | failed: {r['error']} ||||||||")
             continue
         lines.append(
-            f"| {r['model']} | {r['fit_s']} | {r['predict_s']} | {r['fit_peak_rss_gb']} | "
+            f"| {r['model']} | {r['n_items_in_catalogue']:,} | {r['fit_s']} | {r['predict_s']} | {r['fit_peak_rss_gb']} | "
             f"{r['rss_after_fit_gb']} | {r['predict_peak_rss_gb']} | {r['predict_bound_gb'] or '—'} | "
             f"{r['hr@20']} | {r['load_before']} |"
         )

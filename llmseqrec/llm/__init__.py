@@ -1,13 +1,15 @@
 """Building blocks of LLMSeqPrompt (a fine-tuned causal LM as the recommender).
 
 Prompts of the paper's four variants and their parsers, the mapping of generated names
-back to catalogue items, the completion-only tokenisation and fine-tuning loop (LoRA via
-peft), generation from a local model or an OpenAI-compatible chat endpoint, a local chat
+back to catalogue items, catalogue-constrained decoding (token tries of the titles), the
+completion-only tokenisation and fine-tuning loop (LoRA via peft; resumable checkpoints),
+generation from a local model or an OpenAI-compatible chat endpoint, a local chat
 server, chat-JSONL export, and a tiny offline causal LM for tests. The recommender is
 :class:`llmseqrec.recommenders.LLMSeqPrompt`.
 """
 
-from ._constrain import TitleTrie
+from ._checkpoint import TrainingPaused, checkpoint_progress, finetune_checkpoints
+from ._constrain import TitleListConstraint, TitleTrie
 from ._export import genitem_examples, write_chat_jsonl
 from ._finetune import apply_lora, completion_loss, finetune_causal_lm
 from ._generate import ChatAPIError, ChatCompletionsClient, LocalGenerator
@@ -34,6 +36,7 @@ from ._tokenize import IGNORE_INDEX, encode_example, pad_batch, render_prompt
 
 __all__ = [
     "TitleTrie",
+    "TitleListConstraint",
     "PromptTemplates",
     "PAPER_TEMPLATES",
     "build_messages",
@@ -57,6 +60,9 @@ __all__ = [
     "apply_lora",
     "completion_loss",
     "finetune_causal_lm",
+    "finetune_checkpoints",
+    "checkpoint_progress",
+    "TrainingPaused",
     "LocalGenerator",
     "ChatCompletionsClient",
     "ChatAPIError",

@@ -75,6 +75,9 @@ def finetune_causal_lm(
     config: TrainConfig,
     batch_size: int = 8,
     random_state=None,
+    checkpoint_dir=None,
+    checkpoint_every: int | None = None,
+    stop_after_steps: int | None = None,
 ) -> TrainHistory:
     """Train ``model`` on encoded examples (see :func:`encode_example`).
 
@@ -82,31 +85,92 @@ def finetune_causal_lm(
     similar length (less padding); after each epoch the token-weighted loss on
     ``validation`` decides early stopping and the best epoch's weights are restored
     (``history.val_score`` holds minus that loss).
+
+    Parameters
+    ----------
+    model, tokenizer
+        The causal LM (a peft model with LoRA) on ``config.device``, and its tokenizer.
+    train, validation : list of dict
+        Encoded examples.
+    config : TrainConfig
+    batch_size : int, default=8
+    random_state : int, optional
+        Seeds the batch order.
+    checkpoint_dir : str or Path, optional
+        Save the run's whole state there every ``checkpoint_every`` optimizer steps and
+        at every epoch's end, and resume from it when it holds this run's checkpoint (a
+        killed run continues; a finished one returns its final weights at once). The
+        defaults of these three come from an enclosing :func:`finetune_checkpoints`.
+    checkpoint_every : int, optional
+        Default 100.
+    stop_after_steps : int, optional
+        Save and raise :class:`TrainingPaused` at this optimizer step (a planned stop).
     """
-    import torch
+    from ._checkpoint import current_options, train_resumable
 
     if not train:
         raise ValueError("no training examples (all sessions were too short or too long?)")
-    device = config.device
-    pad = tokenizer.pad_token_id
+    options = current_options()
+    options = type(options)(
+        checkpoint_dir if checkpoint_dir is not None else options.checkpoint_dir,
+        checkpoint_every if checkpoint_every is not None else options.checkpoint_every,
+        stop_after_steps if stop_after_steps is not None else options.stop_after_steps,
+    )
+    batches = _batch_order(train, batch_size, random_state, tokenizer.pad_token_id, config.device)
+    validate = _validator(validation, batch_size, tokenizer.pad_token_id, config.device)
+    config = replace(
+        config,
+        batches_per_epoch=_n_batches(len(train), batch_size),
+        val_is_negated_loss=True,
+    )
+    with _known_harmless_warnings():
+        if options.checkpoint_dir is None:
+            return train_module(model, batches, completion_loss, validate, config)
+        fingerprint = _fingerprint(train, validation, config, batch_size, random_state)
+        return train_resumable(
+            model, batches, completion_loss, validate, config, fingerprint, options
+        )
+
+
+_WINDOW = 50  # batches sorted by length together
+
+
+def _batch_order(train, batch_size, random_state, pad, device):
+    """``batches(epoch, skip=0)``: the epoch's padded batches after its first ``skip``.
+
+    Each epoch: a seeded permutation, windows of 50 batches sorted by length (little
+    padding), the batches shuffled (still random).
+    """
     seed = 0 if random_state is None else int(random_state)
 
-    def batches(epoch: int):
+    def batches(epoch: int, skip: int = 0):
         rng = np.random.default_rng([seed, epoch])
         order = rng.permutation(len(train))
-        # Sort windows of 50 batches by length, then shuffle the batches: little padding,
-        # still random.
-        window = batch_size * 50
+        window = batch_size * _WINDOW
         chunks = []
         for s in range(0, len(order), window):
             part = sorted(order[s : s + window], key=lambda i: len(train[i]["input_ids"]))
             chunks += [part[j : j + batch_size] for j in range(0, len(part), batch_size)]
-        for c in rng.permutation(len(chunks)):
+        for c in rng.permutation(len(chunks))[skip:]:
             yield tuple(t.to(device) for t in pad_batch([train[i] for i in chunks[c]], pad))
 
+    return batches
+
+
+def _n_batches(n: int, batch_size: int) -> int:
+    window = batch_size * _WINDOW
+    return sum(-(-min(window, n - s) // batch_size) for s in range(0, n, window))
+
+
+def _validator(validation, batch_size, pad, device):
+    """``validate(module)``: minus the token-weighted answer loss (``None`` without
+    examples)."""
+    import torch
+
+    if not validation:
+        return None
+
     def validate(module) -> float:
-        if not validation:
-            return 0.0
         total, count = 0.0, 0
         for s in range(0, len(validation), batch_size):
             batch = tuple(t.to(device) for t in pad_batch(validation[s : s + batch_size], pad))
@@ -116,15 +180,24 @@ def finetune_causal_lm(
             count += n_tokens
         return -total / max(count, 1)
 
-    window = batch_size * 50
-    n_batches = sum(
-        -(-min(window, len(train) - s) // batch_size) for s in range(0, len(train), window)
-    )
-    config = replace(config, batches_per_epoch=n_batches, val_is_negated_loss=True)
-    with _known_harmless_warnings():
-        return train_module(
-            model, batches, completion_loss, validate if validation else None, config
-        )
+    return validate
+
+
+def _fingerprint(train, validation, config, batch_size, random_state) -> dict:
+    """What identifies a run's data and optimisation (a checkpoint must match it)."""
+    import zlib
+
+    ids = b"".join(e["input_ids"].tobytes() for e in train)
+    return {
+        "train_examples": len(train),
+        "validation_examples": len(validation),
+        "train_crc32": zlib.crc32(ids),
+        "batch_size": int(batch_size),
+        "grad_accumulation_steps": int(config.grad_accumulation_steps),
+        "lr": float(config.lr),
+        "weight_decay": float(config.weight_decay),
+        "random_state": None if random_state is None else int(random_state),
+    }
 
 
 def _bf16(device) -> bool:

@@ -89,54 +89,102 @@ class LocalGenerator:
 
         ``temperature == 0`` decodes greedily (the ``n`` answers are then identical).
         Sampling is seeded per batch from ``seed`` and the batch's text, without touching
-        torch's global random state.
+        torch's global random state. Conversations are decoded ``batch_size`` at a time,
+        left-padded to the batch's longest prompt; greedy answers are those of decoding
+        each conversation alone (tested in float32 on CPU; in bf16 padding can shift
+        near-ties).
         """
-        import torch
+        ids = self.generate_ids(
+            conversations,
+            n,
+            temperature,
+            top_p,
+            max_new_tokens,
+            seed,
+            show_progress,
+            allowed_tokens,
+        )
+        decode = self.tokenizer.batch_decode
+        return [decode(answers, skip_special_tokens=True) for answers in ids]
 
+    def generate_ids(
+        self,
+        conversations: list[list[dict]],
+        n: int = 1,
+        temperature: float = 1.0,
+        top_p: float = 1.0,
+        max_new_tokens: int = 64,
+        seed: int | None = None,
+        show_progress: bool = False,
+        allowed_tokens=None,
+    ) -> list[list[list[int]]]:
+        """As :meth:`generate`, but each answer as its token ids (up to and including the
+        end-of-turn token, without padding): what a constraint reads its answer from."""
         tok = self.tokenizer
         side = tok.padding_side
         tok.padding_side = "left"  # generation continues from the right end of every row
-        out: list[list[str]] = []
+        out: list[list[list[int]]] = []
         try:
             starts = range(0, len(conversations), self.batch_size)
             for start in tqdm(starts, desc="generate", disable=not show_progress, leave=False):
                 batch = conversations[start : start + self.batch_size]
-                texts = [render_prompt(tok, m) for m in batch]
-                enc = tok(texts, return_tensors="pt", padding=True, add_special_tokens=False)
-                enc = {k: v.to(self.device) for k, v in enc.items()}  # (B, T)
-                sample = temperature > 0
-                per_prompt = n if sample else 1  # greedy answers are identical: decode once
-                kwargs = dict(
-                    max_new_tokens=max_new_tokens,
-                    do_sample=sample,
-                    pad_token_id=tok.pad_token_id,
-                    eos_token_id=tok.eos_token_id,
+                rows = self._generate_batch(
+                    batch, start, n, temperature, top_p, max_new_tokens, seed, allowed_tokens
                 )
-                if sample:
-                    kwargs.update(temperature=float(temperature), top_p=float(top_p), top_k=0)
-                if allowed_tokens is not None:
-                    prompt_len = enc["input_ids"].shape[1]
-
-                    def prefix_allowed(row, ids, _start=start, _per=per_prompt, _len=prompt_len):
-                        return allowed_tokens(_start + row // _per, ids[_len:].tolist())
-
-                    kwargs["prefix_allowed_tokens_fn"] = prefix_allowed
-                with seeded_torch_rng(_batch_seed(seed, texts), self.device):
-                    with torch.no_grad():
-                        if per_prompt > 1 and self.share_prefix:
-                            generated = self._sample_shared_prefix(enc, per_prompt, kwargs)
-                        else:
-                            generated = self.model.generate(
-                                **enc, num_return_sequences=per_prompt, **kwargs
-                            )  # (B * per_prompt, T + new)
-                new = generated[:, enc["input_ids"].shape[1] :]
-                decoded = tok.batch_decode(new, skip_special_tokens=True)
+                per_prompt = len(rows) // len(batch)
                 for i in range(len(batch)):
-                    answers = decoded[i * per_prompt : (i + 1) * per_prompt]
-                    out.append(answers if sample else answers * n)
+                    answers = rows[i * per_prompt : (i + 1) * per_prompt]
+                    out.append(answers if per_prompt == n else answers * n)
         finally:
             tok.padding_side = side
         return out
+
+    def _generate_batch(
+        self, batch, start, n, temperature, top_p, max_new_tokens, seed, allowed_tokens
+    ) -> list[list[int]]:
+        """Answer token ids of one left-padded batch: ``n`` rows per conversation when
+        sampling, one when greedy (its answers are identical)."""
+        import torch
+
+        tok = self.tokenizer
+        texts = [render_prompt(tok, m) for m in batch]
+        enc = tok(texts, return_tensors="pt", padding=True, add_special_tokens=False)
+        enc = {k: v.to(self.device) for k, v in enc.items()}  # (B, T)
+        sample = temperature > 0
+        per_prompt = n if sample else 1  # greedy answers are identical: decode once
+        kwargs = dict(
+            max_new_tokens=max_new_tokens,
+            do_sample=sample,
+            pad_token_id=tok.pad_token_id,
+            eos_token_id=tok.eos_token_id,
+        )
+        if sample:
+            kwargs.update(temperature=float(temperature), top_p=float(top_p), top_k=0)
+        prompt_len = enc["input_ids"].shape[1]
+        if allowed_tokens is not None:
+
+            def prefix_allowed(row, ids):
+                return allowed_tokens(start + row // per_prompt, ids[prompt_len:].tolist())
+
+            kwargs["prefix_allowed_tokens_fn"] = prefix_allowed
+        with seeded_torch_rng(_batch_seed(seed, texts), self.device):
+            with torch.no_grad():
+                if per_prompt > 1 and self.share_prefix:
+                    generated = self._sample_shared_prefix(enc, per_prompt, kwargs)
+                else:
+                    generated = self.model.generate(
+                        **enc, num_return_sequences=per_prompt, **kwargs
+                    )  # (B * per_prompt, T + new)
+        return [_until_end(row, tok.eos_token_id) for row in generated[:, prompt_len:].tolist()]
+
+
+def _until_end(ids: list[int], end_id) -> list[int]:
+    """``ids`` up to and including the first end token (what follows it is padding)."""
+    ends = end_id if isinstance(end_id, (list, tuple)) else [end_id]
+    for j, token in enumerate(ids):
+        if token in ends:
+            return ids[: j + 1]
+    return ids
 
 
 def _cache_argument(model) -> str:
@@ -172,6 +220,9 @@ class ChatCompletionsClient:
     timeout : float, default=120
     deadline : float, optional
         Seconds one request may take with all its retries (:func:`post_json`).
+    client_options : ClientOptions or dict, optional
+        OpenAI organisation and project, or an Azure OpenAI resource
+        (:class:`llmseqrec.utils.ClientOptions`).
     """
 
     _initial_delay = 1.0
@@ -185,10 +236,11 @@ class ChatCompletionsClient:
         max_retries: int = 5,
         timeout: float = 120.0,
         deadline: float | None = None,
+        client_options=None,
     ):
         self.model, self.api_base, self.api_key = model, api_base.rstrip("/"), api_key
         self.max_workers, self.max_retries, self.timeout = max_workers, max_retries, timeout
-        self.deadline = deadline
+        self.deadline, self.client_options = deadline, client_options
 
     def _complete(self, messages, n, temperature, top_p, max_tokens, seed) -> list[str]:
         url = f"{self.api_base}/chat/completions"
@@ -213,6 +265,7 @@ class ChatCompletionsClient:
                 initial_delay=self._initial_delay,
                 error_cls=ChatAPIError,
                 deadline=self.deadline,
+                client_options=self.client_options,
             )
             try:
                 choices = sorted(reply["choices"], key=lambda c: c.get("index", 0))

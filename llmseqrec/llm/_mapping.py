@@ -79,26 +79,32 @@ class NameMapper:
                     break
         return out
 
+    def stats(self, names: list[str], prompt) -> MappingStats:
+        """Shares of ``names`` that are not catalogue titles, repeat an earlier name, or
+        name a prompt item (case and spacing ignored)."""
+        prompt_titles = {_key(self.titles[int(p) - 1]) for p in prompt if self.titles[int(p) - 1]}
+        seen: set[str] = set()
+        n_halluc = n_dup = n_prompt = 0
+        for name in names:
+            key = _key(name)
+            n_halluc += key not in self.by_title
+            n_dup += key in seen
+            n_prompt += key in prompt_titles
+            seen.add(key)
+        n = max(len(names), 1)
+        return MappingStats(len(names), n_halluc / n, n_dup / n, n_prompt / n)
+
     def map(self, names: list[str], prompt: list[int], k: int) -> tuple[list[int], MappingStats]:
         """Internal ids (``1..n_items``) for the generated ``names``; exactly ``min(k, available)``."""
         used = set(int(p) for p in prompt)  # prompt items are never recommended
-        prompt_titles = {_key(self.titles[p - 1]) for p in used if self.titles[p - 1]}
         result: list[int] = []
-        seen_names: set[str] = set()
-        n_halluc = n_dup = n_prompt = 0
         unknown = [n for n in names if _key(n) not in self.by_title]
         unknown_vecs = dict(zip(unknown, self.embed(unknown))) if unknown else {}
         for name in names:
-            key = _key(name)
-            n_dup += key in seen_names
-            seen_names.add(key)
-            n_prompt += key in prompt_titles
             if len(result) >= k:
-                n_halluc += key not in self.by_title
-                continue
-            codes = self.by_title.get(key)
+                break
+            codes = self.by_title.get(_key(name))
             if codes is None:
-                n_halluc += 1
                 vec = np.asarray(unknown_vecs[name], dtype=np.float64)
                 norm = np.linalg.norm(vec)
                 result += self._nearest_unused(vec / norm if norm > 0 else vec, used)
@@ -109,6 +115,25 @@ class NameMapper:
                 result.append(free[0])
             else:  # duplicate or prompt item: the next nearest unused item
                 result += self._nearest_unused(self.vectors[codes[0] - 1], used)
+        return self._fill(result, used, prompt, k), self.stats(names, prompt)
+
+    def map_groups(self, groups: list[list[int]], prompt, k: int) -> list[int]:
+        """Internal ids for groups of items that are already known (a constrained
+        decoder's lines: each names every item whose title it spells, in the caller's tie
+        order): the unused items of each group in turn, filled up to ``min(k, available)``
+        as :meth:`map` fills."""
+        used = set(int(p) for p in prompt)
+        result: list[int] = []
+        for group in groups:
+            for code in group:
+                if int(code) not in used and len(result) < k:
+                    used.add(int(code))
+                    result.append(int(code))
+        return self._fill(result, used, prompt, k)
+
+    def _fill(self, result: list[int], used: set, prompt, k: int) -> list[int]:
+        """``result`` filled up to ``k`` with the unused items nearest to the mean vector
+        of its items (or of the prompt's)."""
         if len(result) < k:
             anchor = result or [int(p) for p in prompt]
             centre = (
@@ -117,5 +142,4 @@ class NameMapper:
                 else np.zeros(self.vectors.shape[1])
             )
             result += self._nearest_unused(centre, used, k - len(result))
-        n = max(len(names), 1)
-        return result[:k], MappingStats(len(names), n_halluc / n, n_dup / n, n_prompt / n)
+        return result[:k]

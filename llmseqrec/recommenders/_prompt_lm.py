@@ -5,7 +5,7 @@ from __future__ import annotations
 import time
 from pathlib import Path
 
-from ..training import TrainConfig
+from ..training import TrainConfig, TrainHistory
 from ..utils import seeded_torch_rng
 
 __all__ = ["load_prompt_lm", "finetune_prompt_lm"]
@@ -41,9 +41,9 @@ def finetune_prompt_lm(est, model, tok, train, validation, device: str):
     Returns
     -------
     model : the fine-tuned model (the peft wrapper with LoRA), in eval mode
-    history : dict
-        Per-epoch train and validation loss, best epoch, optimizer steps, example and
-        token counts, seconds.
+    history : TrainHistory
+        Per-epoch train and validation loss, seconds and learning rate; best epoch and
+        optimizer steps; in ``extra``, example and token counts and seconds in all.
     """
     from ..llm import apply_lora, encode_example, finetune_causal_lm
 
@@ -79,17 +79,29 @@ def finetune_prompt_lm(est, model, tok, train, validation, device: str):
     )
     start = time.perf_counter()
     history = finetune_causal_lm(
-        model, tok, enc_train, enc_val, config, est.batch_size, est.random_state
+        model,
+        tok,
+        enc_train,
+        enc_val,
+        config,
+        est.batch_size,
+        est.random_state,
+        checkpoint_dir=getattr(est, "checkpoint_dir", None),
+        checkpoint_every=getattr(est, "checkpoint_every", None),
     )
     model.eval()
-    return model, {
-        "train_loss": history.train_loss,
-        "validation_loss": [-v for v in history.val_score],
-        "best_epoch": history.best_epoch,
-        "optimizer_steps": history.optimizer_steps,
-        "train_examples": len(enc_train),
-        "validation_examples": len(enc_val),
-        "skipped_too_long": len(train) + len(validation) - len(enc_train) - len(enc_val),
-        "train_tokens": int(sum(len(e["input_ids"]) for e in enc_train)),
-        "seconds": time.perf_counter() - start,
-    }
+    return model, TrainHistory(
+        train_loss=history.train_loss,
+        validation_loss=[-v for v in history.val_score],
+        epoch_seconds=history.epoch_seconds,
+        lr=history.lr,
+        best_epoch=history.best_epoch,
+        stopped_early=history.stopped_early,
+        optimizer_steps=history.optimizer_steps,
+        train_examples=len(enc_train),
+        validation_examples=len(enc_val),
+        skipped_too_long=len(train) + len(validation) - len(enc_train) - len(enc_val),
+        train_tokens=int(sum(len(e["input_ids"]) for e in enc_train)),
+        seconds=time.perf_counter() - start,
+        **history.extra,  # e.g. resumed_from_step (checkpointed fine-tuning)
+    )

@@ -13,6 +13,7 @@ from sklearn.base import clone
 
 from ..base import Recommender
 from ..llm import MappingStats, NameMapper, PromptTemplates, build_messages
+from ..training import TrainHistory
 from ..utils import check_random_state, resolve_device, seeded_torch_rng
 from ..utils._http import check_api_key
 from ._prompt_candidates import (
@@ -123,11 +124,26 @@ class LLMSeqPrompt(Recommender):
         Order of GenItem's distinct names: by how often they were sampled, or by first
         appearance (the paper).
     constrained : bool, default=False
-        Beyond the paper: GenItem decodes only catalogue titles (a token trie of the titles,
-        :class:`llmseqrec.llm.TitleTrie`, as transformers' ``prefix_allowed_tokens_fn``),
-        with the prompt's own items excluded during decoding; nothing is hallucinated, and
-        each answer maps to its item exactly (titles that tokenise alike: the name
-        mapper's choice among them). The local model only; GenItem only.
+        Beyond the paper: GenItem and GenList decode only catalogue titles, through a token
+        trie of the titles passed to transformers as ``prefix_allowed_tokens_fn``
+        (:class:`llmseqrec.llm.TitleTrie`, :class:`llmseqrec.llm.TitleListConstraint`);
+        nothing is hallucinated. GenItem: each answer is one title; GenList: the answer
+        keeps its fine-tuned format (header, numbered lines, footer) and each line is a
+        title. The prompt's own items, and in GenList the titles already listed, are
+        excluded during decoding, not after. Titles that tokenise identically: a GenItem
+        answer takes the first of their items not yet used (internal item order, as an
+        exact title maps); a GenList line names all of them, the most popular in training
+        first (then internal item order). The local model only (an OpenAI-compatible
+        endpoint keeps the nearest-title mapping); GenItem and GenList only.
+    checkpoint_dir : str or Path, optional
+        Checkpoint fine-tuning there (the adapter or weights, optimizer, random state and
+        position in the batch order, every ``checkpoint_every`` optimizer steps and at
+        each epoch's end) and resume from it: a killed ``fit`` run again with the same
+        data and settings continues where the last checkpoint left off, and a finished
+        one loads its final weights instead of training again. A different run's
+        checkpoint is refused. See :func:`llmseqrec.llm.finetune_checkpoints`.
+    checkpoint_every : int, default=100
+        Optimizer steps between checkpoints.
     gradient_checkpointing : bool, default=False
         Fine-tune with gradient checkpointing: each layer's activations are recomputed in
         the backward pass instead of kept, which cuts fine-tuning memory several-fold
@@ -156,6 +172,10 @@ class LLMSeqPrompt(Recommender):
         connection fails at once).
     api_deadline : float, optional
         Seconds one API request may take with all its retries.
+    api_client_options : dict, optional
+        OpenAI ``organization`` and ``project``, or an Azure OpenAI resource
+        (``azure_endpoint``, ``api_version``, ``deployment``; ``api_model`` is the
+        deployment by default): :class:`llmseqrec.utils.ClientOptions`.
     device : str, optional
         Default CUDA when available (bf16 where supported), else CPU.
     show_progress : bool, default=True
@@ -167,8 +187,11 @@ class LLMSeqPrompt(Recommender):
 
     Attributes
     ----------
-    history_ : dict
-        Training losses per epoch, validation losses, steps, examples used and seconds.
+    history_ : TrainHistory
+        A DataFrame, one row per fine-tuning epoch (``train_loss``, ``validation_loss``,
+        ``seconds``, ``lr``); ``best_epoch``, ``optimizer_steps`` and, in ``extra``, the
+        examples used, those skipped as too long, training tokens and seconds in all
+        (empty without local fine-tuning).
     """
 
     _catalogue = "train+metadata"
@@ -210,6 +233,8 @@ class LLMSeqPrompt(Recommender):
         generation_batch_size: int = 8,
         genitem_order: Literal["count", "first"] = "count",
         constrained: bool = False,
+        checkpoint_dir: str | os.PathLike[str] | None = None,
+        checkpoint_every: int = 100,
         gradient_checkpointing: bool = False,
         n_clusters: int = 200,
         candidate_model: Recommender | None = None,
@@ -221,6 +246,7 @@ class LLMSeqPrompt(Recommender):
         api_timeout: float = 120.0,
         api_max_retries: int = 5,
         api_deadline: float | None = None,
+        api_client_options: dict | None = None,
         device: str | None = None,
         show_progress: bool = True,
         exclude_seen: bool = True,
@@ -261,6 +287,8 @@ class LLMSeqPrompt(Recommender):
         self.generation_batch_size = generation_batch_size
         self.genitem_order = genitem_order
         self.constrained = constrained
+        self.checkpoint_dir = checkpoint_dir
+        self.checkpoint_every = checkpoint_every
         self.gradient_checkpointing = gradient_checkpointing
         self.n_clusters = n_clusters
         self.candidate_model = candidate_model
@@ -272,6 +300,7 @@ class LLMSeqPrompt(Recommender):
         self.api_timeout = api_timeout
         self.api_max_retries = api_max_retries
         self.api_deadline = api_deadline
+        self.api_client_options = api_client_options
         self.device = device
         self.show_progress = show_progress
         self.exclude_seen = exclude_seen
@@ -317,13 +346,24 @@ class LLMSeqPrompt(Recommender):
     # ------------------------------------------------------------------ checks
     def _check_params(self) -> None:
         check_prompt_params(self)
+        every = self.checkpoint_every
+        if isinstance(every, bool) or not isinstance(every, (int, np.integer)) or every < 1:
+            raise ValueError(f"checkpoint_every must be a positive integer, got {every!r}")
         for name in ("constrained", "gradient_checkpointing"):
             if not isinstance(getattr(self, name), (bool, np.bool_)):
                 raise ValueError(f"{name} must be True or False, got {getattr(self, name)!r}")
-        if self.constrained and (self.variant != "genitem" or self.api_base is not None):
+        self._check_constrained()
+
+    def _check_constrained(self) -> None:
+        """``constrained`` is read at prediction (a fitted model can switch it): checked at
+        fit and again before constrained decoding."""
+        if self.constrained and (
+            self.variant not in ("genitem", "genlist") or self.api_base is not None
+        ):
             raise ValueError(
                 "constrained=True decodes catalogue titles with the local model for "
-                f"variant='genitem'; got variant={self.variant!r}, api_base={self.api_base!r}"
+                "variant='genitem' or 'genlist'; got "
+                f"variant={self.variant!r}, api_base={self.api_base!r}"
             )
 
     def _templates(self):
@@ -355,7 +395,7 @@ class LLMSeqPrompt(Recommender):
         self._examples = self._training_examples(sequences)
         train, validation = self._split_examples(self._examples)
         self.n_examples_ = {"train": len(train), "validation": len(validation)}
-        self.history_ = {}
+        self.history_ = TrainHistory()
         if self.api_base is not None:
             return
         # Hugging Face layers draw initial weights and dropout masks from torch's global RNG:
@@ -367,7 +407,8 @@ class LLMSeqPrompt(Recommender):
                 self._finetune(train, validation)
 
     def _fit_catalogue(self, item_metadata) -> None:
-        self._trie = None  # the constrained decoder's title trie, rebuilt for this catalogue
+        # the constrained decoders' title tries, rebuilt for this catalogue
+        self._trie = self._list_constraint = None
         if self.title_column not in item_metadata.columns:
             raise ValueError(
                 f"item_metadata has no {self.title_column!r} column (set title_column); "
@@ -524,6 +565,7 @@ class LLMSeqPrompt(Recommender):
             max_retries=self.api_max_retries,
             timeout=self.api_timeout,
             deadline=self.api_deadline,
+            client_options=getattr(self, "api_client_options", None),
         )
 
     # ------------------------------------------------------------------ inference
@@ -531,8 +573,13 @@ class LLMSeqPrompt(Recommender):
         cands = self._candidates(sequences) if self.variant == "rank" else [None] * len(sequences)
         convs = [self._conversation(s, c) for s, c in zip(sequences, cands)]
         seed = None if self.random_state is None else int(self.random_state)
+        constrained = bool(getattr(self, "constrained", False))
+        if constrained:
+            self._check_constrained()
+        if constrained and self.variant == "genlist":
+            return self._generate_title_lists(sequences, convs, seed)
         constraint, max_new = {}, self._max_new_tokens
-        if getattr(self, "constrained", False):
+        if constrained:
             trie = self._title_trie()
             banned = [{int(c) - 1 for c in s} for s in sequences]
             constraint["allowed_tokens"] = lambda i, ids: trie.allowed(ids, banned[i])
@@ -571,6 +618,55 @@ class LLMSeqPrompt(Recommender):
             end = self._tokenizer.eos_token_id
             trie = self._trie = TitleTrie(self._tokenizer, self.titles_, end)
         return trie
+
+    def _generate_title_lists(self, sequences, convs, seed):
+        """Constrained GenList: every line a catalogue title, none repeated, none a prompt
+        item; each line maps to all the items its title spells (:meth:`_tie_order`)."""
+        from ..llm import parse_genlist
+
+        constraint = self._title_list_constraint()
+        banned = [{int(c) - 1 for c in s} for s in sequences]
+        ids = self._generator.generate_ids(
+            convs,
+            n=1,
+            temperature=self.temperature,
+            top_p=self.top_p,
+            max_new_tokens=constraint.max_new_tokens,
+            seed=seed,
+            show_progress=self.show_progress,
+            allowed_tokens=lambda i, answer: constraint.allowed(answer, banned[i]),
+        )
+        names, codes, stats = [], [], []
+        for prompt, answers, ban in zip(sequences, ids, banned):
+            text = self._tokenizer.decode(answers[0], skip_special_tokens=True)
+            parsed = parse_genlist(text, limit=self.n_recommendations)
+            groups = [self._tie_order(line) for line in constraint.entries(answers[0], ban)]
+            names.append(parsed)
+            codes.append(self._mapper.map_groups(groups, prompt, self.n_recommendations))
+            stats.append(self._mapper.stats(parsed, prompt))
+        return names, codes, stats
+
+    def _tie_order(self, title_indices: list[int]) -> list[int]:
+        """Item codes of titles that tokenise alike: most popular in training first, then
+        internal item order."""
+        codes = [int(i) + 1 for i in title_indices]
+        return sorted(codes, key=lambda c: (-self.item_popularity_[c - 1], c))
+
+    def _title_list_constraint(self):
+        """The catalogue's GenList constraint (built once per model and settings)."""
+        from ..llm import TitleListConstraint
+
+        assistant = self._templates()["genlist"].assistant
+        key = (assistant, self.n_recommendations, self._max_new_tokens)
+        cached = getattr(self, "_list_constraint", None)
+        if cached is None or cached[0] != key:
+            end = self._tokenizer.eos_token_id
+            c = TitleListConstraint(
+                self._tokenizer, self.titles_, end, assistant, self.n_recommendations
+            )
+            c.max_new_tokens = max(self._max_new_tokens, c.min_new_tokens)
+            self._list_constraint = cached = (key, c)
+        return cached[1]
 
     def _choice_mapper(self, choices: np.ndarray) -> NameMapper:
         return NameMapper(
@@ -632,7 +728,7 @@ class LLMSeqPrompt(Recommender):
             arrays["representatives_"] = self.representatives_
         extra = {
             "titles_": self.titles_,
-            "history_": self.history_,
+            "history_": self.history_.to_json(),
             "n_examples_": self.n_examples_,
         }
         return arrays, extra
@@ -644,7 +740,7 @@ class LLMSeqPrompt(Recommender):
             self.centroids_ = arrays["centroids_"]
             self.representatives_ = arrays["representatives_"]
         self.titles_ = list(extra["titles_"])
-        self.history_ = extra["history_"]
+        self.history_ = TrainHistory(**extra["history_"])  # older saves: the same keys
         self.n_examples_ = extra["n_examples_"]
         self._fit_encoder(self._text_encoder())
         self._mapper = NameMapper(self.titles_, self.item_vectors_, self.encoder_.encode_texts)
@@ -661,7 +757,7 @@ class LLMSeqPrompt(Recommender):
 
     def plot_history(self, ax: Axes | None = None) -> Figure:
         """Fine-tuning loss and validation loss per epoch, the kept epoch marked (needs
-        matplotlib); ``llmseqrec.training.history_frame(history_)`` gives the table.
+        matplotlib); ``history_`` is the table.
 
         Returns
         -------

@@ -10,6 +10,7 @@ import contextlib
 import inspect
 import json
 import os
+from concurrent.futures import ThreadPoolExecutor
 
 import numpy as np
 from tqdm.auto import tqdm
@@ -242,10 +243,13 @@ class OpenAIEmbeddingsBackend:
         max_retries: int = 5,
         timeout: float = 60.0,
         deadline: float | None = None,
+        client_options=None,
+        max_workers: int = 1,
     ):
         self.model, self.api_base, self.api_key = model, api_base.rstrip("/"), api_key
         self.batch_size, self.max_retries, self.timeout = batch_size, max_retries, timeout
-        self.deadline = deadline
+        self.deadline, self.client_options = deadline, client_options
+        self.max_workers = max(1, int(max_workers))
 
     def _post(self, texts: list[str]) -> list[list[float]]:
         url = f"{self.api_base}/embeddings"
@@ -258,6 +262,7 @@ class OpenAIEmbeddingsBackend:
             initial_delay=self._initial_delay,
             error_cls=EmbeddingAPIError,
             deadline=self.deadline,
+            client_options=self.client_options,
         )
         try:
             data = sorted(payload["data"], key=lambda d: d["index"])
@@ -273,9 +278,18 @@ class OpenAIEmbeddingsBackend:
         return vectors
 
     def encode(self, texts: list[str], show_progress: bool = True) -> np.ndarray:
+        chunks = [texts[s : s + self.batch_size] for s in range(0, len(texts), self.batch_size)]
         rows = []
-        for batch in _batches(texts, self.batch_size, "embed (API)", show_progress):
-            rows.extend(self._post(batch))
+        # max_workers requests at a time, answers in order (threads: callers are synchronous)
+        with ThreadPoolExecutor(max_workers=self.max_workers) as pool:
+            for vectors in tqdm(
+                pool.map(self._post, chunks),
+                total=len(chunks),
+                desc="embed (API)",
+                disable=not show_progress or len(chunks) < 2,
+                leave=False,
+            ):
+                rows.extend(vectors)
         return np.asarray(rows, dtype=np.float32)
 
 

@@ -5,6 +5,7 @@ from __future__ import annotations
 import os
 import warnings
 from collections.abc import Hashable, Mapping, Sequence
+from dataclasses import asdict
 from pathlib import Path
 from typing import TYPE_CHECKING, Literal
 
@@ -15,7 +16,7 @@ from sklearn.base import BaseEstimator, TransformerMixin
 from ..data import item_table
 from ..datasets import get_data_home
 from ..utils import RenamedParametersMixin, resolve_device
-from ..utils._http import check_api_key
+from ..utils._http import ClientOptions, check_api_key
 from ._backends import (
     HuggingFaceBackend,
     OpenAIEmbeddingsBackend,
@@ -123,6 +124,14 @@ class ItemTextEncoder(RenamedParametersMixin, TransformerMixin, BaseEstimator):
         timeout (a refused connection fails at once).
     deadline : float, optional
         ``backend="openai"``: seconds one request may take with all its retries.
+    client_options : dict, optional
+        ``backend="openai"``: OpenAI ``organization`` and ``project``, or an Azure OpenAI
+        resource (``azure_endpoint``, ``api_version``, ``deployment``); see
+        :class:`llmseqrec.utils.ClientOptions`. E.g. ``{"azure_endpoint":
+        "https://my-resource.openai.azure.com", "api_version": "2024-10-21"}`` with
+        ``model`` the deployment and ``api_key_env="AZURE_OPENAI_API_KEY"``.
+    max_workers : int, default=1
+        ``backend="openai"``: batches requested at once.
     item_embeddings : ndarray, mapping, DataFrame or path, optional
         For ``backend="precomputed"``: an array aligned with the rows of the item table
         given to ``fit``, a mapping ``item id -> vector``, a DataFrame indexed by item id,
@@ -176,6 +185,8 @@ class ItemTextEncoder(RenamedParametersMixin, TransformerMixin, BaseEstimator):
         timeout: float = 60.0,
         max_retries: int = 5,
         deadline: float | None = None,
+        client_options: Mapping[str, str] | None = None,
+        max_workers: int = 1,
         item_embeddings: np.ndarray
         | Mapping[Hashable, ArrayLike]
         | pd.DataFrame
@@ -207,6 +218,8 @@ class ItemTextEncoder(RenamedParametersMixin, TransformerMixin, BaseEstimator):
         self.timeout = timeout
         self.max_retries = max_retries
         self.deadline = deadline
+        self.client_options = client_options
+        self.max_workers = max_workers
         self.item_embeddings = item_embeddings
         self.dim = dim
         self.random_state = random_state
@@ -277,6 +290,8 @@ class ItemTextEncoder(RenamedParametersMixin, TransformerMixin, BaseEstimator):
                 max_retries=self.max_retries,
                 timeout=self.timeout,
                 deadline=self.deadline,
+                client_options=ClientOptions.coerce(self.client_options),
+                max_workers=self.max_workers,
             )
         else:  # tfidf learns its vocabulary from this catalogue
             texts = render_texts(items, self.template)
@@ -440,6 +455,8 @@ class ItemTextEncoder(RenamedParametersMixin, TransformerMixin, BaseEstimator):
             "fit": self._fit_key,
             "random_state": self.random_state if self.backend == "tfidf" else None,
         }
+        if self.backend == "openai" and self.client_options:  # another endpoint or deployment
+            key["client_options"] = asdict(ClientOptions.coerce(self.client_options))
         runtime_key = getattr(self, "_runtime_key", None)
         if runtime_key is not None:
             # Only for runtimes other than "torch", so caches written before runtimes existed

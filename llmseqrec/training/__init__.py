@@ -1,6 +1,8 @@
 """The model-agnostic training loop, and its curves."""
 
-from ._loop import LR_DECAYS, TrainConfig, TrainHistory, lr_factor, train_module
+from ._history import TrainHistory
+from ._loop import LR_DECAYS, TrainConfig, lr_factor, train_module
+from ._memory import limit_heap_fragmentation, release_freed_memory
 from ._plot import history_frame, plot_history
 
 __all__ = [
@@ -11,4 +13,6 @@ __all__ = [
     "LR_DECAYS",
     "history_frame",
     "plot_history",
+    "release_freed_memory",
+    "limit_heap_fragmentation",
 ]

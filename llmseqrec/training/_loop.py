@@ -12,10 +12,13 @@ from __future__ import annotations
 import math
 import time
 from collections.abc import Callable, Iterable
-from dataclasses import dataclass, field
+from dataclasses import asdict, dataclass, field
 
 import torch
 from tqdm.auto import tqdm
+
+from ._history import TrainHistory
+from ._memory import release_freed_memory
 
 __all__ = ["TrainConfig", "TrainHistory", "train_module", "lr_factor", "LR_DECAYS"]
 
@@ -84,26 +87,16 @@ def lr_factor(step: int, warmup_steps: int, decay: str, total_steps: int | None)
 
 
 @dataclass
-class TrainHistory:
-    """Per-epoch losses, validation scores and timings; ``best_epoch`` is 1-based."""
+class _Record:
+    """What the loop records as it goes; :class:`TrainHistory` is built from it at the end."""
 
     train_loss: list = field(default_factory=list)
     val_score: list = field(default_factory=list)
     epoch_seconds: list = field(default_factory=list)
-    sequences_per_epoch: int = 0
+    lr: list = field(default_factory=list)
     best_epoch: int = 0
     stopped_early: bool = False
     optimizer_steps: int = 0
-
-    def to_json(self) -> dict:
-        return {k: getattr(self, k) for k in self.__dataclass_fields__}
-
-    def to_frame(self):
-        """One row per epoch: ``train_loss``, ``val_score``, ``seconds`` (see
-        :func:`~llmseqrec.training.history_frame`)."""
-        from ._plot import history_frame
-
-        return history_frame(self)
 
 
 def train_module(
@@ -154,7 +147,7 @@ def train_module(
     use_amp = config.mixed_precision and str(config.device).startswith("cuda")
     amp_dtype = torch.bfloat16 if use_amp and torch.cuda.is_bf16_supported() else torch.float16
     scaler = torch.amp.GradScaler("cuda", enabled=use_amp and amp_dtype == torch.float16)
-    history = TrainHistory()
+    history = _Record()
     best_score, best_state, bad_epochs = -math.inf, None, 0
     bar = tqdm(
         range(1, config.epochs + 1), desc=config.desc, disable=not config.show_progress, leave=False
@@ -169,6 +162,7 @@ def train_module(
         start, total, n_batches = time.perf_counter(), 0.0, 0
         weight = 0.0  # this rank's loss terms since the last optimizer step
         optimizer.zero_grad(set_to_none=True)
+        step_lr = optimizer.param_groups[0]["lr"]  # the epoch's last step's (none: current)
         epoch_batches = tqdm(
             batches(epoch),
             total=config.batches_per_epoch,
@@ -190,6 +184,7 @@ def train_module(
                 if group is not None:
                     _average_gradients(trainable, weight)
                     weight = 0.0
+                step_lr = optimizer.param_groups[0]["lr"]
                 _step(optimizer, scaler, trainable, config.clip_norm, scheduler)
                 history.optimizer_steps += 1
                 if config.max_steps is not None and history.optimizer_steps >= config.max_steps:
@@ -198,9 +193,11 @@ def train_module(
             if group is not None:
                 _average_gradients(trainable, weight)
                 weight = 0.0
+            step_lr = optimizer.param_groups[0]["lr"]
             _step(optimizer, scaler, trainable, config.clip_norm, scheduler)
             history.optimizer_steps += 1
         history.epoch_seconds.append(time.perf_counter() - start)
+        history.lr.append(float(step_lr))
         history.train_loss.append(total / max(n_batches, 1))
         out_of_steps = config.max_steps is not None and history.optimizer_steps >= config.max_steps
         if validate is None:
@@ -244,7 +241,10 @@ def train_module(
                 if name in best_state:
                     p.copy_(best_state[name])
     module.eval()
-    return history
+    del best_state, optimizer, scheduler
+    # What the batches' activations freed stays with the process (glibc's heap): give it back.
+    release_freed_memory()
+    return TrainHistory(**asdict(history))
 
 
 def _process_group(distributed: bool | None):

@@ -4,34 +4,24 @@ from __future__ import annotations
 
 import pandas as pd
 
+from ._history import TrainHistory
+
 __all__ = ["history_frame", "plot_history"]
 
 
 def history_frame(history) -> pd.DataFrame:
     """One row per epoch (index ``epoch``, 1-based): ``train_loss``, then ``val_score`` (the
-    inner-validation metric, higher is better) or ``validation_loss`` where recorded, and
-    ``seconds``; ``frame.attrs["best_epoch"]`` is the epoch whose weights were kept.
+    inner-validation metric, higher is better) or ``validation_loss`` where recorded,
+    ``seconds`` and ``lr``, as a plain DataFrame; ``frame.attrs["best_epoch"]`` is the epoch
+    whose weights were kept.
 
-    ``history`` is a :class:`TrainHistory`, or the dict LLMSeqPrompt keeps in ``history_``.
+    ``history`` is a :class:`TrainHistory` (itself a DataFrame; this is its
+    :meth:`~TrainHistory.to_frame`), or a record of one as a dict (``to_json()``, or the
+    dict older LLMSeqPrompt models kept in ``history_``).
     """
-    data = history if isinstance(history, dict) else history.to_json()
-    columns = {}
-    for key, name in (
-        ("train_loss", "train_loss"),
-        ("val_score", "val_score"),
-        ("validation_loss", "validation_loss"),
-        ("epoch_seconds", "seconds"),
-    ):
-        values = data.get(key)
-        if values:
-            columns[name] = list(values)
-    n = max((len(v) for v in columns.values()), default=0)
-    frame = pd.DataFrame(
-        {k: v + [float("nan")] * (n - len(v)) for k, v in columns.items()},
-        index=pd.RangeIndex(1, n + 1, name="epoch"),
-    )
-    frame.attrs["best_epoch"] = int(data.get("best_epoch") or 0)
-    return frame
+    if not isinstance(history, TrainHistory):
+        history = TrainHistory(**history)
+    return history.to_frame()
 
 
 def plot_history(history, ax=None, score_label: str = "validation NDCG@20"):
@@ -41,7 +31,8 @@ def plot_history(history, ax=None, score_label: str = "validation NDCG@20"):
     Parameters
     ----------
     history : TrainHistory, dict or DataFrame
-        A model's ``history_`` (or :func:`history_frame` of it).
+        A model's ``history_``, a record of one (``to_json()``), or a DataFrame with
+        ``attrs["best_epoch"]`` (:func:`history_frame`).
     ax : matplotlib Axes, optional
         Draw here; by default on a new ``Figure`` (pyplot's state and backend untouched).
     score_label : str
@@ -56,7 +47,11 @@ def plot_history(history, ax=None, score_label: str = "validation NDCG@20"):
     import_optional("matplotlib", extra="plot", purpose="training curves")
     from matplotlib.figure import Figure
 
-    frame = history if isinstance(history, pd.DataFrame) else history_frame(history)
+    if isinstance(history, TrainHistory):
+        frame, best = history, history.best_epoch
+    else:
+        frame = history if isinstance(history, pd.DataFrame) else history_frame(history)
+        best = frame.attrs.get("best_epoch")
     if ax is None:
         fig = Figure(figsize=(6.5, 3.5))
         ax = fig.subplots()
@@ -71,7 +66,6 @@ def plot_history(history, ax=None, score_label: str = "validation NDCG@20"):
         label = score_label if curve == "val_score" else "validation loss"
         right.plot(frame.index, frame[curve], color="#DD8452", label=label)
         right.set_ylabel(label)
-    best = frame.attrs.get("best_epoch")
     if best:
         ax.axvline(best, color="grey", linestyle="--", linewidth=1)
         ax.set_title(f"kept: epoch {best}")
