@@ -43,6 +43,18 @@ def _known_harmless_warnings():
         yield
 
 
+def _answer_tokens(batch) -> float:
+    """The loss terms of a batch: its answer tokens (what :func:`completion_loss` averages)."""
+    labels = batch[2]  # (B, T)
+    return float((labels[:, 1:] != IGNORE_INDEX).sum())
+
+
+def _data_parallel() -> bool:
+    import torch.distributed as dist
+
+    return dist.is_available() and dist.is_initialized() and dist.get_world_size() > 1
+
+
 def completion_loss(model, batch):
     """Mean next-token cross-entropy over the answer tokens of a padded batch.
 
@@ -122,10 +134,16 @@ def finetune_causal_lm(
         config,
         batches_per_epoch=_n_batches(len(train), batch_size),
         val_is_negated_loss=True,
+        batch_weight=_answer_tokens,  # under torchrun: ranks weighted by their loss terms
     )
     with _known_harmless_warnings():
         if options.checkpoint_dir is None:
             return train_module(model, batches, completion_loss, validate, config)
+        if _data_parallel():
+            raise ValueError(
+                "checkpoint_dir is not supported in data-parallel fine-tuning (torchrun) yet: "
+                "leave it unset there, or fine-tune in one process"
+            )
         fingerprint = _fingerprint(train, validation, config, batch_size, random_state)
         return train_resumable(
             model, batches, completion_loss, validate, config, fingerprint, options

@@ -14,7 +14,12 @@ from sklearn.base import clone
 from ..base import Recommender
 from ..llm import MappingStats, NameMapper, PromptTemplates, build_messages
 from ..training import TrainHistory
-from ..utils import check_random_state, resolve_device, seeded_torch_rng
+from ..utils import (
+    check_random_state,
+    init_distributed_from_env,
+    resolve_device,
+    seeded_torch_rng,
+)
 from ..utils._http import check_api_key
 from ._prompt_candidates import (
     candidate_codes,
@@ -387,6 +392,7 @@ class LLMSeqPrompt(Recommender):
     def _fit(self, sequences, item_metadata) -> None:
         self._check_params()
         self._device = resolve_device(self.device)
+        init_distributed_from_env(self._device)  # under torchrun: fine-tune data-parallel
         self._fit_catalogue(item_metadata)
         if self.variant in ("genlist", "rank"):
             self._fit_candidates(sequences, item_metadata)

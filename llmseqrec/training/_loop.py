@@ -174,10 +174,13 @@ def train_module(
             if group is not None:
                 batch = _rows_of_rank(batch, *group)
                 weight += config.batch_weight(batch) if config.batch_weight else 1.0
-            with torch.autocast("cuda", dtype=amp_dtype, enabled=use_amp):
-                loss = loss_fn(module, batch)
-            scaler.scale(loss / accumulate).backward()
-            total += float(loss.detach())
+            # A rank's share of a batch smaller than the group is empty: it adds no gradient
+            # (a loss over no rows would be NaN) but takes part in the step.
+            if group is None or _has_rows(batch):
+                with torch.autocast("cuda", dtype=amp_dtype, enabled=use_amp):
+                    loss = loss_fn(module, batch)
+                scaler.scale(loss / accumulate).backward()
+                total += float(loss.detach())
             n_batches += 1
             epoch_batches.set_postfix(loss=f"{total / n_batches:.4f}")
             if n_batches % accumulate == 0:
@@ -262,6 +265,15 @@ def _process_group(distributed: bool | None):
             "(torch.distributed.init_process_group, e.g. under torchrun)"
         )
     return dist.get_rank(), dist.get_world_size()
+
+
+def _has_rows(batch) -> bool:
+    """Whether a (rank's share of a) batch holds any row: its first tensor is not empty."""
+    if isinstance(batch, torch.Tensor):
+        return len(batch) > 0
+    if isinstance(batch, (tuple, list)):
+        return any(_has_rows(b) for b in batch if isinstance(b, (torch.Tensor, tuple, list)))
+    return True
 
 
 def _rows_of_rank(batch, rank: int, world: int):
