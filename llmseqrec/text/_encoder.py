@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import hashlib
 import os
 import warnings
 from collections.abc import Hashable, Mapping, Sequence
@@ -296,7 +297,12 @@ class ItemTextEncoder(RenamedParametersMixin, TransformerMixin, BaseEstimator):
         else:  # tfidf learns its vocabulary from this catalogue
             texts = render_texts(items, self.template)
             self.backend_ = TfidfBackend(self.dim, self.random_state).fit(texts)
-            self._fit_key = text_hash("\n".join(texts))
+            # The fitted SVD, not only the texts: its last digits depend on the BLAS (its
+            # thread count), and the cache must never mix vectors of two fits.
+            components = self.backend_.svd.components_.tobytes()
+            self._fit_key = (
+                text_hash("\n".join(texts)) + ":" + hashlib.sha256(components).hexdigest()[:16]
+            )
         return self
 
     def _workers(self) -> list[str] | None:
