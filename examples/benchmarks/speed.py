@@ -204,7 +204,11 @@ def stage_peers(data_dir: str, max_busy) -> dict:
                 sys.executable, str(HERE / "peer_sasrec.py"), "--peer", peer, "--seed", "0",
                 "--data-dir", data_dir, "--epochs", "2", "--out", str(result_file),
             ]  # fmt: skip
-            subprocess.run(cmd, check=True, capture_output=True)
+            proc = subprocess.run(cmd, capture_output=True, text=True)
+            if proc.returncode != 0:  # recorded, not fatal: the other stages stand
+                tail = (proc.stderr.strip().splitlines() or [f"exit {proc.returncode}"])[-1]
+                out[f"{peer} SASRec epoch"] = {"skipped": f"failed: {tail[:200]}"}
+                continue
             row = json.loads(result_file.read_text().splitlines()[-1])
         out[f"{peer} SASRec epoch"] = {
             "seconds": row["s_per_epoch"],
