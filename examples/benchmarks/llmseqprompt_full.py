@@ -23,9 +23,9 @@ device and the commands; ``--docs`` writes the table into docs/benchmarks/llmseq
         --variant genitem --epochs 3 --out results/llmseqprompt_full/genitem
     # within a CPU budget
     python examples/benchmarks/llmseqprompt_full.py --data-dir ../shared/data/beauty \\
-        --variant genitem --max-train-examples 300 --test-cases 200 --out /tmp/genitem
+        --variant genitem --max-train-examples 300 --test-cases 200 --out runs/genitem
     # end to end on the tiny offline model and synthetic data (what the test runs)
-    python examples/benchmarks/llmseqprompt_full.py --tiny --out /tmp/tiny
+    python examples/benchmarks/llmseqprompt_full.py --tiny --out runs/tiny
 
 Exit status 0 when everything is done, 3 when a planned stop (``--stop-after-steps``,
 ``--stop-after-cases``) left work for the next run.

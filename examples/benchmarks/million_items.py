@@ -22,7 +22,7 @@ product and its float32 copy; the running top-k keeps rows x k values and int64 
 
     python examples/benchmarks/million_items.py                     # everything
     python examples/benchmarks/million_items.py --items 20000 --sessions 5000 --test 500 \\
-        --models sasrec vsknn --out /tmp/small.json                 # a quick check
+        --models sasrec vsknn --out small.json                 # a quick check
 
 Writes ``examples/benchmarks/results/million_items.json`` and its section of docs/scaling.md.
 """

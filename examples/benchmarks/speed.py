@@ -18,7 +18,7 @@ One command times, on the machine it runs on:
 
     python examples/benchmarks/speed.py --data-dir ../shared/data/beauty
     python examples/benchmarks/speed.py --data-dir ../shared/data/beauty --stages predict \\
-        --repeats 3 --out /tmp/speed.json            # one stage, elsewhere
+        --repeats 3 --out speed-predict.json            # one stage, elsewhere
     python examples/benchmarks/speed.py --report-only
 
 Writes ``examples/benchmarks/results/speed.json`` and the "speed" section of
@@ -50,32 +50,12 @@ class BusyMachine(RuntimeError):
     """The load average says another job shares the cores: timings would be wrong."""
 
 
-def load_average() -> float:
-    return round(os.getloadavg()[0], 2)
-
-
-def _cpu_jiffies() -> tuple[int, int, int]:
-    """(busy, total) jiffies of all cores, and this process's own (with its children)."""
-    fields = [int(x) for x in Path("/proc/stat").read_text().split("\n", 1)[0].split()[1:]]
-    idle = fields[3] + fields[4]  # idle + iowait
-    own = [int(x) for x in Path("/proc/self/stat").read_text().rsplit(")", 1)[1].split()[11:15]]
-    return sum(fields[:8]) - idle, sum(fields[:8]), sum(own)
-
-
-def others_busy(seconds: float = 1.0) -> float:
-    """Share of all cores that other processes used over ``seconds`` (0: a quiet machine).
-
-    The load average cannot tell: it counts this benchmark's own previous measurement.
-    """
-    busy0, total0, own0 = _cpu_jiffies()
-    time.sleep(seconds)
-    busy1, total1, own1 = _cpu_jiffies()
-    return round(max(0, (busy1 - busy0) - (own1 - own0)) / max(1, total1 - total0), 3)
-
-
 def check_quiet(max_busy: float | None) -> dict:
     """The load average and the other processes' CPU share now; refuse a busy machine."""
-    state = {"load": load_average(), "others_busy": others_busy()}
+    from llmseqrec.benchmark import machine_load
+
+    sample = machine_load()
+    state = {"load": round(sample["load1"], 2), "others_busy": round(sample["busy_share"], 3)}
     if max_busy is not None and state["others_busy"] > max_busy:
         raise BusyMachine(
             f"other processes use {state['others_busy']:.0%} of the cores (> {max_busy:.0%}): "
@@ -161,7 +141,10 @@ def stage_predict(split, items, rate: float, max_busy, repeats: int) -> dict:
             fresh.predict(prompts, k=20)
             first = time.perf_counter() - start
         warm = min_time(lambda m=fresh: m.predict(prompts, k=20), repeats)
-        dim = {"SASRec": 64, "LLMSeqSim": getattr(fresh, "item_vectors_", np.zeros((1, 0))).shape[1]}
+        dim = {
+            "SASRec": 64,
+            "LLMSeqSim": getattr(fresh, "item_vectors_", np.zeros((1, 0))).shape[1],
+        }
         floor = (
             2 * len(prompts) * dim[name] * fresh.n_items_ / (rate * 1e9) if name in dim else None
         )

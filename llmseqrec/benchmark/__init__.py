@@ -19,7 +19,7 @@ from ._config import (
 )
 from ._data import load_benchmark_data, make_split, validation_folds
 from ._docs import write_section
-from ._machine import machine_info, machine_line
+from ._machine import machine_info, machine_line, machine_load
 from ._report import plot_results, render_markdown, render_results_dir, summarize
 from ._runner import ResultsDirectoryError, run_benchmark, run_single
 from ._search import run_search
@@ -46,4 +46,5 @@ __all__ = [
     "write_section",
     "machine_info",
     "machine_line",
+    "machine_load",
 ]

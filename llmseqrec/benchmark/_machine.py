@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import os
 import platform
+import time
 
 
 def machine_info() -> dict:
@@ -44,3 +45,27 @@ def machine_line(info: dict) -> str:
     """One line for a results table."""
     gpu = info.get("gpu") or "no GPU"
     return f"{info.get('cpu_count')} CPU cores ({info.get('cpu')}), {info.get('memory_gb')} GiB RAM, {gpu}; torch {info.get('torch')}, llmseqrec {info.get('llmseqrec')}"
+
+
+def _cpu_times():
+    try:
+        with open("/proc/stat") as f:
+            fields = [float(x) for x in f.readline().split()[1:]]
+    except OSError:
+        return None
+    idle = fields[3] + (fields[4] if len(fields) > 4 else 0.0)  # idle + iowait
+    return sum(fields), idle
+
+
+def machine_load(window: float = 1.0) -> dict:
+    """Load averages and the share of all cores busy while the caller sleeps ``window``
+    seconds: what other processes use (the load average also counts the caller's own
+    previous work)."""
+    load1, load5, load15 = os.getloadavg() if hasattr(os, "getloadavg") else (None,) * 3
+    before = _cpu_times()
+    time.sleep(window)
+    after = _cpu_times()
+    busy = None
+    if before and after and after[0] > before[0]:
+        busy = 1.0 - (after[1] - before[1]) / (after[0] - before[0])
+    return {"load1": load1, "load5": load5, "load15": load15, "busy_share": busy}

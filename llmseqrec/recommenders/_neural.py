@@ -382,19 +382,11 @@ class NeuralSequentialRecommender(Recommender):
         return history
 
     # ------------------------------------------------------------------ scoring
-    def _module_scores(self, module, sequences) -> np.ndarray:
-        module.eval()
-        inputs = torch.from_numpy(self._prompt_inputs(sequences))
-        out = []
-        with torch.no_grad():
-            for start in range(0, len(inputs), 512):
-                batch = inputs[start : start + 512].to(self.device_)
-                hidden = module(batch)[:, -1]  # (b, H) at the most recent position
-                out.append(module.scores(hidden).float().cpu().numpy())
-        return np.concatenate(out) if out else np.zeros((0, len(self.item_index_)))
-
     def _score(self, sequences) -> np.ndarray:
-        return self._module_scores(self.module_, sequences)
+        if not len(sequences):
+            return np.zeros((0, len(self.item_index_)), dtype=np.float32)
+        scores = self._chunk_scorer(sequences)
+        return scores(0, len(self.item_index_)).float().cpu().numpy()
 
     _scores_in_chunks = True
 
@@ -403,8 +395,8 @@ class NeuralSequentialRecommender(Recommender):
 
     def _module_chunk_scorer(self, module, sequences):
         """Scores are ``project(hidden) @ item_matrix.T + bias``: the session queries are
-        computed once, each catalogue chunk's scores on demand (same arithmetic as
-        :meth:`_module_scores`, so the same rankings)."""
+        computed once, each catalogue chunk's scores on demand (:meth:`_score` is the
+        whole catalogue as one chunk)."""
         module.eval()
         inputs = torch.from_numpy(self._prompt_inputs(sequences))
         with torch.no_grad():
@@ -418,8 +410,8 @@ class NeuralSequentialRecommender(Recommender):
         bias = module.head.bias
 
         def scores(c0: int, c1: int) -> torch.Tensor:
-            # In the 512-row slabs of _module_scores (the same float32 sums), written in
-            # place: the chunk's scores are the only (b, c1 - c0) block held.
+            # In 512-row slabs, written in place: the chunk's scores are the only
+            # (b, c1 - c0) block held.
             out = torch.empty((len(queries), c1 - c0), dtype=queries.dtype, device=queries.device)
             with torch.no_grad():
                 for s in range(0, len(queries), 512):
