@@ -107,6 +107,8 @@ def test_missing_item_ids_in_session_lists_are_refused_at_fit_and_predict(bad):
         ({"val_max_sessions": 0}, "val_max_sessions must be a positive integer"),
         ({"n_layers": 0}, "n_layers must be a positive integer"),
         ({"val_smoothing": 0}, "val_smoothing must be a positive integer"),
+        ({"ema_decay": 1.0}, "ema_decay must be a finite number > 0 and < 1"),
+        ({"ema_decay": 0.0}, "ema_decay must be a finite number > 0 and < 1"),
         ({"n_heads": 3}, r"emb_dim \(64\) must be divisible by n_heads \(3\)"),
         ({"emb_dim": 0}, "emb_dim must be a positive integer"),
     ],

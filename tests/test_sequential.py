@@ -333,6 +333,19 @@ def test_refit_retrains_on_every_session_for_the_best_epoch_count(cls, tmp_path)
         _tiny(cls, refit="yes").fit(train)
 
 
+@pytest.mark.parametrize("cls", [SASRec, BERT4Rec, GRU4Rec])
+def test_ema_decay_trains_the_same_way_and_keeps_averaged_weights(cls):
+    train, prompts, _, _ = synthetic_data("str")
+    params = dict(epochs=3, patience=None, learning_rate=1e-2, dropout=0.1)
+    plain = _tiny(cls, **params).fit(train)
+    averaged = _tiny(cls, ema_decay=0.9, **params).fit(train)
+    # the same live trajectory (the training loss is the live weights'), other final weights
+    assert averaged.history_.train_loss == plain.history_.train_loss
+    assert not np.allclose(
+        averaged.predict_scores(prompts[:5]), plain.predict_scores(prompts[:5])
+    )
+
+
 def test_prefix_training_examples_are_every_prefix_scored_at_its_end():
     model = SASRec(max_prompt_items=2, training_examples="prefixes")
     inputs, targets = model._next_item_arrays([np.array([1, 2, 3, 4]), np.array([5, 6])])

@@ -128,6 +128,62 @@ def test_val_smoothing_ignores_a_one_epoch_spike_and_keeps_the_best_windows_last
     torch.testing.assert_close(smoothed, weights[5])
 
 
+def _averaging_run(ema_decay, epochs=6, validate=True):
+    """Plain SGD-like training of a linear module, recording the live weights after every
+    optimizer step (``validate`` sees whatever weights the loop validates)."""
+    torch.manual_seed(0)
+    module = torch.nn.Linear(3, 1, bias=False)
+    g = torch.Generator().manual_seed(3)
+    batches = [(torch.randn(4, 3, generator=g), torch.randn(4, 1, generator=g)) for _ in range(3)]
+    steps, validated = [], []
+
+    def loss_fn(m, b):
+        if m.training:
+            steps.append(m.weight.detach().clone())  # the live weights before this step
+        return ((m(b[0]) - b[1]) ** 2).mean()
+
+    def score(m):
+        validated.append(m.weight.detach().clone())
+        return -float(len(validated))  # always worse: the first epoch's weights are kept
+
+    train_module(
+        module, lambda epoch: batches, loss_fn, score if validate else None,
+        TrainConfig(epochs=epochs, lr=0.05, patience=100, show_progress=False, ema_decay=ema_decay),
+    )  # fmt: skip
+    return module.weight.detach(), steps, validated
+
+
+def test_ema_decay_validates_and_keeps_the_moving_average_of_the_live_weights():
+    decay = 0.9
+    final, steps, validated = _averaging_run(decay, epochs=3)
+    # live weights after step n: recorded before step n + 1 (3 steps per epoch)
+    average = steps[0].clone()
+    expected = []
+    for n in range(1, len(steps) + 1):
+        live = steps[n] if n < len(steps) else None
+        if live is None:
+            break
+        d = min(decay, (1 + n) / (10 + n))
+        average = d * average + (1 - d) * live
+        if n % 3 == 0:
+            expected.append(average.clone())
+    # validation after epochs 1 and 2 saw the averages, not the live weights
+    torch.testing.assert_close(validated[0], expected[0])
+    torch.testing.assert_close(validated[1], expected[1])
+    assert not torch.allclose(validated[0], steps[3])
+    # every later epoch scores worse: the first epoch's average is what the module keeps
+    torch.testing.assert_close(final, expected[0])
+
+
+def test_ema_decay_without_validation_ends_on_the_average_and_none_changes_nothing():
+    plain, steps, _ = _averaging_run(None, epochs=2, validate=False)
+    averaged, steps_ema, _ = _averaging_run(0.5, epochs=2, validate=False)
+    # the same live trajectory: averaging does not feed back into training
+    for a, b in zip(steps, steps_ema):
+        torch.testing.assert_close(a, b)
+    assert not torch.allclose(plain, averaged)
+
+
 def test_val_smoothing_counts_patience_on_the_smoothed_score():
     # raw: a dip at epoch 3 then recovery; patience 1 stops raw at epoch 3, smoothed goes on
     scores = [0.10, 0.20, 0.15, 0.25, 0.30, 0.10, 0.10, 0.10]

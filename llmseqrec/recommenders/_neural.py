@@ -158,6 +158,8 @@ class NeuralSequentialRecommender(Recommender):
             raise ValueError(f"head must be one of {HEADS}, got {self.head!r}")
         self._check_integer("warmup_steps", 0)
         self._check_integer("val_smoothing", 1)
+        if self.ema_decay is not None:
+            self._check_number("ema_decay", 0, low_open=True, high=1)
         if self.lr_decay not in LR_DECAYS:
             raise ValueError(f"lr_decay must be one of {LR_DECAYS}, got {self.lr_decay!r}")
         examples = getattr(self, "training_examples", "positions")
@@ -372,7 +374,7 @@ class NeuralSequentialRecommender(Recommender):
             desc=type(self).__name__ + (" (refit)" if validate is None and self.refit else ""),
             warmup_steps=int(self.warmup_steps), lr_decay=self.lr_decay,
             batch_weight=lambda b: float((b[1] != 0).sum()),  # the loss: a mean over targets
-            val_smoothing=int(self.val_smoothing),
+            val_smoothing=int(self.val_smoothing), ema_decay=self.ema_decay,
             total_steps=self.epochs * steps_per_epoch,  # a refit keeps the first run's schedule
         )  # fmt: skip
         history = train_module(

@@ -52,6 +52,10 @@ class TrainConfig:
     #: Early stopping reads the mean of the last ``val_smoothing`` validation scores (fewer
     #: in the first epochs) instead of the last one alone; 1 = the raw score.
     val_smoothing: int = 1
+    #: Keep an exponential moving average of the trainable weights, updated after every
+    #: optimizer step with this decay (0 < decay < 1; ``None``: off). Validation, early
+    #: stopping and the weights kept use the average, not the last step's weights.
+    ema_decay: float | None = None
     #: Batches each epoch yields, when known: the batch progress bar's total and ETA.
     batches_per_epoch: int | None = None
     #: ``validate`` returns minus a loss (higher is better): progress shows the loss itself.
@@ -157,6 +161,9 @@ def train_module(
     group = _process_group(config.distributed)
     if group is not None:
         _same_start(trainable)
+    if config.ema_decay is not None and not 0.0 < config.ema_decay < 1.0:
+        raise ValueError(f"ema_decay must be in (0, 1) or None, got {config.ema_decay!r}")
+    average = _WeightAverage(trainable, config.ema_decay) if config.ema_decay else None
     for epoch in bar:
         module.train()
         start, total, n_batches = time.perf_counter(), 0.0, 0
@@ -190,6 +197,8 @@ def train_module(
                 step_lr = optimizer.param_groups[0]["lr"]
                 _step(optimizer, scaler, trainable, config.clip_norm, scheduler)
                 history.optimizer_steps += 1
+                if average is not None:
+                    average.update()
                 if config.max_steps is not None and history.optimizer_steps >= config.max_steps:
                     break
         if n_batches % accumulate:  # the epoch's last, partial accumulation
@@ -199,6 +208,8 @@ def train_module(
             step_lr = optimizer.param_groups[0]["lr"]
             _step(optimizer, scaler, trainable, config.clip_norm, scheduler)
             history.optimizer_steps += 1
+            if average is not None:
+                average.update()
         history.epoch_seconds.append(time.perf_counter() - start)
         history.lr.append(float(step_lr))
         history.train_loss.append(total / max(n_batches, 1))
@@ -209,6 +220,8 @@ def train_module(
                 break
             continue
         module.eval()
+        if average is not None:  # validate (and keep) the averaged weights
+            average.swap()
         with torch.no_grad():
             if group is None:
                 score = float(validate(module))
@@ -233,11 +246,15 @@ def train_module(
             }
         else:
             bad_epochs += 1
-            if bad_epochs >= config.patience:
-                history.stopped_early = True
-                break
+        if average is not None:  # training goes on from the live weights
+            average.swap()
+        if bad_epochs and bad_epochs >= config.patience:
+            history.stopped_early = True
+            break
         if out_of_steps:
             break
+    if average is not None and best_state is None:  # no validation: end on the average
+        average.swap()
     if best_state is not None:
         with torch.no_grad():
             for name, p in module.named_parameters():
@@ -248,6 +265,34 @@ def train_module(
     # What the batches' activations freed stays with the process (glibc's heap): give it back.
     release_freed_memory()
     return TrainHistory(**asdict(history))
+
+
+class _WeightAverage:
+    """An exponential moving average of parameters, updated in place after each step.
+
+    The decay is warmed up as ``min(decay, (1 + n) / (10 + n))`` after ``n`` updates, so
+    that the first steps (far from the random start) are not averaged with it for long.
+    ``swap()`` exchanges the averaged and the live values of the parameters.
+    """
+
+    def __init__(self, parameters, decay: float) -> None:
+        self.parameters = list(parameters)
+        self.decay = float(decay)
+        self.updates = 0
+        self.values = [p.detach().clone() for p in self.parameters]
+
+    @torch.no_grad()
+    def update(self) -> None:
+        self.updates += 1
+        decay = min(self.decay, (1 + self.updates) / (10 + self.updates))
+        torch._foreach_lerp_(self.values, [p.detach() for p in self.parameters], 1.0 - decay)
+
+    @torch.no_grad()
+    def swap(self) -> None:
+        for p, v in zip(self.parameters, self.values):
+            live = p.detach().clone()
+            p.copy_(v)
+            v.copy_(live)
 
 
 def _process_group(distributed: bool | None):
