@@ -273,3 +273,25 @@ def test_generate_ids_are_the_answers_that_generate_decodes(tiny):
     assert [[tok.decode(a, skip_special_tokens=True) for a in row] for row in ids] == texts
     assert all(len(a) <= 6 for row in ids for a in row)
     assert all(tok.pad_token_id not in a for row in ids for a in row)  # no padding
+
+
+def test_constrained_beam_search_returns_each_open_title_once(tiny):
+    from llmseqrec.llm import TitleTrie
+
+    model, tok = load_causal_lm(tiny)
+    gen = LocalGenerator(model, tok, batch_size=2)
+    titles = list(TITLES.values())  # 6 distinct titles ("pink blush 4" twice)
+    trie = TitleTrie(tok, titles, tok.eos_token_id)
+    conv = [[{"role": "user", "content": "red lipstick 1"}], [{"role": "user", "content": "x"}]]
+    banned = [{0}, {1, 2}]  # red lipstick 1; blue mascara 2 and green shampoo 3
+    ids = gen.generate_ids(
+        conv, n=8, max_new_tokens=trie.depth, num_beams=8,
+        allowed_tokens=lambda i, answer: trie.allowed(answer, banned[i]),
+    )  # fmt: skip
+    for answers, ban in zip(ids, banned):
+        written = [tok.decode(a, skip_special_tokens=True) for a in answers]
+        open_titles = {t for i, t in enumerate(titles) if i not in ban}
+        # fewer open titles than beams: each once, no repeat fills the missing beams
+        assert sorted(written) == sorted(open_titles)
+    with pytest.raises(ValueError, match="num_beams >= n"):
+        gen.generate_ids(conv, n=8, num_beams=4)

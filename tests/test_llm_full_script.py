@@ -61,3 +61,13 @@ def test_a_killed_run_resumes_fine_tuning_and_evaluation(script, tmp_path):
     assert 0 <= result["modes"]["free"]["metrics"]["NDCG@20"] <= 1
     assert [r["checkpoint_step"] for r in result["runs"]] == [None, 4, 6]
     assert "| genitem | constrained |" in (out / "results.md").read_text()
+    # 4. beam search over the trie on the same fine-tuned model: distinct titles, no repeat
+    assert script.main([*common, "--modes", "constrained-beam"]) == 0
+    beams = _lines(out / "predictions-constrained-beam.jsonl")
+    assert len(beams) == 8
+    assert all(r["hallucinated"] == 0 == r["duplicates"] == r["in_prompt"] for r in beams)
+    assert all(len(set(r["generated"])) == len(r["generated"]) == 2 for r in beams)
+    log = (out / "log.txt").read_text()
+    assert log.count("loaded the fine-tuned model") == 2 and log.count("fine-tuned: 6") == 1
+    with pytest.raises(SystemExit):
+        script.parse_args(["--tiny", "--out", str(out), "--variant", "genlist", "--modes", "beam"])

@@ -386,6 +386,58 @@ def test_constrained_genitem_writes_only_catalogue_titles_never_the_prompts(tiny
     assert any(row.hallucinated > 0 for row in unconstrained.itertuples())
 
 
+def test_constrained_beam_genitem_gives_distinct_titles_best_first(tiny, data):
+    import torch
+
+    from llmseqrec.llm._tokenize import render_prompt
+
+    train, prompts, _, items = data
+    model = make(tiny, n_samples=4, decoding="beam", constrained=True, generation_batch_size=3)
+    model.fit(train, item_metadata=items)
+    out = model.generate(prompts[:6])
+    titles = set(model.titles_)
+    for prompt, row in zip(prompts[:6], out.itertuples()):
+        assert len(row.generated) == 4 and len(set(row.generated)) == 4
+        assert set(row.generated) <= titles
+        assert row.hallucinated == row.duplicates == row.in_prompt == 0
+        assert not set(prompt) & set(row.items[:4])
+    # batched and left-padded = one prompt at a time (each prompt keeps its own bans)
+    single = model.set_params(generation_batch_size=1).generate(prompts[:6])
+    assert single["generated"].tolist() == out["generated"].tolist()
+    # best first: the beams' scores (the sum of the answer's token log-probabilities over
+    # its length, as transformers ranks finished beams) do not increase
+    conv = model._conversation(model.item_index_.encode(prompts[0]))
+    trie = model._title_trie()
+    banned = {int(c) - 1 for c in model.item_index_.encode(prompts[0])}
+    beams = model._generator.generate_ids(
+        [conv], n=4, max_new_tokens=trie.depth, num_beams=4,
+        allowed_tokens=lambda i, ids: trie.allowed(ids, banned),
+    )[0]  # fmt: skip
+    tok = model._tokenizer
+    prompt_ids = tok(render_prompt(tok, conv), add_special_tokens=False)["input_ids"]
+    scores = []
+    for answer in beams:
+        ids = torch.tensor([prompt_ids + answer])
+        with torch.no_grad():
+            logp = model._generator.model(ids).logits.log_softmax(-1)[0]
+        steps = range(len(prompt_ids) - 1, len(prompt_ids) - 1 + len(answer))
+        total = sum(float(logp[t, ids[0, t + 1]]) for t in steps)
+        scores.append(total / len(answer))
+    assert scores == sorted(scores, reverse=True)
+
+
+def test_beam_decoding_is_for_local_genitem_only(tiny, data):
+    train, _, _, items = data
+    with pytest.raises(ValueError, match="decoding must be 'sample' or 'beam'"):
+        make(tiny, decoding="greedy").fit(train, item_metadata=items)
+    for params in (
+        dict(variant="genlist", candidate_model=MostPopular()),
+        dict(api_base="http://localhost:1", api_model="m"),
+    ):
+        with pytest.raises(ValueError, match="decoding='beam' searches GenItem answers"):
+            make(tiny, decoding="beam", **params).fit(train, item_metadata=items)
+
+
 def test_the_title_trie_allows_only_title_paths_and_shares_identical_titles():
     from llmseqrec.llm import TitleTrie
 

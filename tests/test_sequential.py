@@ -341,9 +341,7 @@ def test_ema_decay_trains_the_same_way_and_keeps_averaged_weights(cls):
     averaged = _tiny(cls, ema_decay=0.9, **params).fit(train)
     # the same live trajectory (the training loss is the live weights'), other final weights
     assert averaged.history_.train_loss == plain.history_.train_loss
-    assert not np.allclose(
-        averaged.predict_scores(prompts[:5]), plain.predict_scores(prompts[:5])
-    )
+    assert not np.allclose(averaged.predict_scores(prompts[:5]), plain.predict_scores(prompts[:5]))
 
 
 def test_prefix_training_examples_are_every_prefix_scored_at_its_end():

@@ -50,6 +50,13 @@ DOCS = HERE.parents[1] / "docs" / "benchmarks" / "llmseqprompt.md"
 LLMSEQSIM_BEST = HERE / "results" / "beauty_p1_search" / "LLMSeqSim" / "best_params.json"
 PAPER = {"model": "fine-tuned GPT-3 ada (paper)", "NDCG@20": 0.0295, "HR@20": 0.0691}
 PAUSED = 3
+#: Decoding modes: LLMSeqPrompt's ``constrained`` and ``decoding`` for each.
+MODES = {
+    "free": {"constrained": False, "decoding": "sample"},
+    "constrained": {"constrained": True, "decoding": "sample"},
+    "beam": {"constrained": False, "decoding": "beam"},
+    "constrained-beam": {"constrained": True, "decoding": "beam"},
+}
 
 
 @dataclass
@@ -77,7 +84,12 @@ def parse_args(argv=None) -> argparse.Namespace:
     p.add_argument(
         "--variant", default="genitem", choices=["genitem", "genlist", "classify", "rank"]
     )
-    p.add_argument("--modes", default=None, help="free,constrained (default: both where possible)")
+    p.add_argument(
+        "--modes",
+        default=None,
+        help="comma-separated, of free, constrained, beam, constrained-beam (GenItem's beam "
+        "search; default: free,constrained where possible, else free)",
+    )
     p.add_argument("--epochs", type=int, default=3)
     p.add_argument("--max-train-examples", type=int, default=None)
     p.add_argument("--max-validation-examples", type=int, default=None)
@@ -106,8 +118,13 @@ def parse_args(argv=None) -> argparse.Namespace:
     args.raw_argv = sys.argv[1:] if argv is None else list(argv)
     constrainable = args.variant in ("genitem", "genlist")
     args.modes = (args.modes or ("free,constrained" if constrainable else "free")).split(",")
-    if "constrained" in args.modes and not constrainable:
+    unknown = set(args.modes) - set(MODES)
+    if unknown:
+        p.error(f"unknown --modes {sorted(unknown)}; choose from {list(MODES)}")
+    if any(MODES[m]["constrained"] for m in args.modes) and not constrainable:
         p.error(f"--variant {args.variant} has no constrained mode")
+    if any(MODES[m]["decoding"] == "beam" for m in args.modes) and args.variant != "genitem":
+        p.error("beam search (--modes beam, constrained-beam) is GenItem's")
     return args
 
 
@@ -249,7 +266,7 @@ def evaluate(args, model, data: Data, mode: str, out: Path, log) -> bool:
     path = out / f"predictions-{mode}.jsonl"
     done = read_predictions(path)
     todo = [int(c) for c in data.cases if int(c) not in done]
-    model.set_params(constrained=mode == "constrained", show_progress=False)
+    model.set_params(**MODES[mode], show_progress=False)
     chunk = max(1, args.eval_chunk) * args.generation_batch_size
     log(f"{mode}: {len(done)} of {len(data.cases)} cases written, {len(todo)} to go")
     written = 0

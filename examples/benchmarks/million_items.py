@@ -168,7 +168,9 @@ def run_model(name: str, args) -> dict:
         "fit_peak_rss_gb": round(fit_peak / 2**30, 2),
         "rss_after_fit_gb": round(rss_after_fit / 2**30, 2),
         "predict_peak_rss_gb": None if predict_peak is None else round(predict_peak / 2**30, 2),
-        "predict_bound_gb": round(bound / 2**30, 2) if name in ("sasrec", "llmseqsim_exact") else None,
+        "predict_bound_gb": round(bound / 2**30, 2)
+        if name in ("sasrec", "llmseqsim_exact")
+        else None,
         "hr@20": round(float(hits.mean()), 4),
     }
 

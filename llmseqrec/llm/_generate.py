@@ -80,6 +80,7 @@ class LocalGenerator:
         seed: int | None = None,
         show_progress: bool = False,
         allowed_tokens=None,
+        num_beams: int = 1,
     ) -> list[list[str]]:
         """``n`` answers for each conversation (system + user messages).
 
@@ -88,6 +89,9 @@ class LocalGenerator:
         with its prompt items banned).
 
         ``temperature == 0`` decodes greedily (the ``n`` answers are then identical).
+        ``num_beams > 1`` runs beam search instead of sampling and returns the ``n``
+        (``<= num_beams``) best finished beams, best first: distinct token sequences, so
+        under a constraint distinct titles.
         Sampling is seeded per batch from ``seed`` and the batch's text, without touching
         torch's global random state. Conversations are decoded ``batch_size`` at a time,
         left-padded to the batch's longest prompt; greedy answers are those of decoding
@@ -103,6 +107,7 @@ class LocalGenerator:
             seed,
             show_progress,
             allowed_tokens,
+            num_beams,
         )
         decode = self.tokenizer.batch_decode
         return [decode(answers, skip_special_tokens=True) for answers in ids]
@@ -117,6 +122,7 @@ class LocalGenerator:
         seed: int | None = None,
         show_progress: bool = False,
         allowed_tokens=None,
+        num_beams: int = 1,
     ) -> list[list[list[int]]]:
         """As :meth:`generate`, but each answer as its token ids (up to and including the
         end-of-turn token, without padding): what a constraint reads its answer from."""
@@ -129,29 +135,32 @@ class LocalGenerator:
             for start in tqdm(starts, desc="generate", disable=not show_progress, leave=False):
                 batch = conversations[start : start + self.batch_size]
                 rows = self._generate_batch(
-                    batch, start, n, temperature, top_p, max_new_tokens, seed, allowed_tokens
-                )
-                per_prompt = len(rows) // len(batch)
-                for i in range(len(batch)):
-                    answers = rows[i * per_prompt : (i + 1) * per_prompt]
-                    out.append(answers if per_prompt == n else answers * n)
+                    batch, start, n, temperature, top_p, max_new_tokens, seed, allowed_tokens,
+                    num_beams,
+                )  # fmt: skip
+                out.extend(rows)
         finally:
             tok.padding_side = side
         return out
 
     def _generate_batch(
-        self, batch, start, n, temperature, top_p, max_new_tokens, seed, allowed_tokens
-    ) -> list[list[int]]:
-        """Answer token ids of one left-padded batch: ``n`` rows per conversation when
-        sampling, one when greedy (its answers are identical)."""
+        self, batch, start, n, temperature, top_p, max_new_tokens, seed, allowed_tokens,
+        num_beams=1,
+    ) -> list[list[int]]:  # fmt: skip
+        """Answer token ids of one left-padded batch, per conversation: ``n`` answers
+        (greedy: decoded once), or the ``n`` best distinct ones in beam search (fewer
+        where fewer could be opened)."""
         import torch
 
         tok = self.tokenizer
         texts = [render_prompt(tok, m) for m in batch]
         enc = tok(texts, return_tensors="pt", padding=True, add_special_tokens=False)
         enc = {k: v.to(self.device) for k, v in enc.items()}  # (B, T)
-        sample = temperature > 0
-        per_prompt = n if sample else 1  # greedy answers are identical: decode once
+        beams = int(num_beams) > 1
+        if beams and n > num_beams:
+            raise ValueError(f"n ({n}) answers need num_beams >= n, got {num_beams}")
+        sample = temperature > 0 and not beams
+        per_prompt = n if sample or beams else 1  # greedy answers are identical: decode once
         kwargs = dict(
             max_new_tokens=max_new_tokens,
             do_sample=sample,
@@ -160,22 +169,40 @@ class LocalGenerator:
         )
         if sample:
             kwargs.update(temperature=float(temperature), top_p=float(top_p), top_k=0)
+        if beams:
+            kwargs.update(num_beams=int(num_beams), early_stopping=False)
         prompt_len = enc["input_ids"].shape[1]
         if allowed_tokens is not None:
+            # transformers passes a row's index when sampling, its prompt's in beam search
+            rows_per_index = 1 if beams else per_prompt
 
             def prefix_allowed(row, ids):
-                return allowed_tokens(start + row // per_prompt, ids[prompt_len:].tolist())
+                return allowed_tokens(start + row // rows_per_index, ids[prompt_len:].tolist())
 
             kwargs["prefix_allowed_tokens_fn"] = prefix_allowed
         with seeded_torch_rng(_batch_seed(seed, texts), self.device):
             with torch.no_grad():
-                if per_prompt > 1 and self.share_prefix:
+                if per_prompt > 1 and self.share_prefix and not beams:
                     generated = self._sample_shared_prefix(enc, per_prompt, kwargs)
                 else:
                     generated = self.model.generate(
                         **enc, num_return_sequences=per_prompt, **kwargs
                     )  # (B * per_prompt, T + new)
-        return [_until_end(row, tok.eos_token_id) for row in generated[:, prompt_len:].tolist()]
+        rows = [_until_end(row, tok.eos_token_id) for row in generated[:, prompt_len:].tolist()]
+        answers = [rows[i : i + per_prompt] for i in range(0, len(rows), per_prompt)]
+        if beams:  # beam search fills beams it could not open with repeats
+            return [_distinct(a) for a in answers]
+        return answers if sample else [a * n for a in answers]  # greedy: n identical answers
+
+
+def _distinct(rows: list[list[int]]) -> list[list[int]]:
+    """``rows`` without repeats, in order."""
+    seen, out = set(), []
+    for row in rows:
+        if tuple(row) not in seen:
+            seen.add(tuple(row))
+            out.append(row)
+    return out
 
 
 def _until_end(ids: list[int], end_id) -> list[int]:

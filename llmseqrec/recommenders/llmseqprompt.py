@@ -140,6 +140,13 @@ class LLMSeqPrompt(Recommender):
         exact title maps); a GenList line names all of them, the most popular in training
         first (then internal item order). The local model only (an OpenAI-compatible
         endpoint keeps the nearest-title mapping); GenItem and GenList only.
+    decoding : {"sample", "beam"}, default="sample"
+        GenItem's answers: ``n_samples`` sampled at ``temperature`` (the paper), or the
+        ``n_samples`` best beams of a beam search of that width, best first (beyond the
+        paper; deterministic). The beams are distinct token sequences, so with
+        ``constrained=True`` they are ``n_samples`` distinct catalogue titles, none of
+        them a prompt item, ranked by the model's likelihood: no duplicate is left to
+        replace after decoding. The local model and GenItem only.
     checkpoint_dir : str or Path, optional
         Checkpoint fine-tuning there (the adapter or weights, optimizer, random state and
         position in the batch order, every ``checkpoint_every`` optimizer steps and at
@@ -238,6 +245,7 @@ class LLMSeqPrompt(Recommender):
         generation_batch_size: int = 8,
         genitem_order: Literal["count", "first"] = "count",
         constrained: bool = False,
+        decoding: Literal["sample", "beam"] = "sample",
         checkpoint_dir: str | os.PathLike[str] | None = None,
         checkpoint_every: int = 100,
         gradient_checkpointing: bool = False,
@@ -292,6 +300,7 @@ class LLMSeqPrompt(Recommender):
         self.generation_batch_size = generation_batch_size
         self.genitem_order = genitem_order
         self.constrained = constrained
+        self.decoding = decoding
         self.checkpoint_dir = checkpoint_dir
         self.checkpoint_every = checkpoint_every
         self.gradient_checkpointing = gradient_checkpointing
@@ -360,8 +369,16 @@ class LLMSeqPrompt(Recommender):
         self._check_constrained()
 
     def _check_constrained(self) -> None:
-        """``constrained`` is read at prediction (a fitted model can switch it): checked at
-        fit and again before constrained decoding."""
+        """``constrained`` and ``decoding`` are read at prediction (a fitted model can switch
+        them): checked at fit and again before decoding."""
+        decoding = getattr(self, "decoding", "sample")
+        if decoding not in ("sample", "beam"):
+            raise ValueError(f"decoding must be 'sample' or 'beam', got {decoding!r}")
+        if decoding == "beam" and (self.variant != "genitem" or self.api_base is not None):
+            raise ValueError(
+                "decoding='beam' searches GenItem answers with the local model; got "
+                f"variant={self.variant!r}, api_base={self.api_base!r}"
+            )
         if self.constrained and (
             self.variant not in ("genitem", "genlist") or self.api_base is not None
         ):
@@ -580,7 +597,8 @@ class LLMSeqPrompt(Recommender):
         convs = [self._conversation(s, c) for s, c in zip(sequences, cands)]
         seed = None if self.random_state is None else int(self.random_state)
         constrained = bool(getattr(self, "constrained", False))
-        if constrained:
+        beam = getattr(self, "decoding", "sample") == "beam"
+        if constrained or beam:
             self._check_constrained()
         if constrained and self.variant == "genlist":
             return self._generate_title_lists(sequences, convs, seed)
@@ -590,6 +608,8 @@ class LLMSeqPrompt(Recommender):
             banned = [{int(c) - 1 for c in s} for s in sequences]
             constraint["allowed_tokens"] = lambda i, ids: trie.allowed(ids, banned[i])
             max_new = max(max_new, trie.depth)  # room for the longest title
+        if beam:
+            constraint["num_beams"] = self._n_samples
         texts = self._client().generate(
             convs,
             n=self._n_samples,
