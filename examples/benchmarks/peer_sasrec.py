@@ -593,7 +593,9 @@ def exchange(split, seed: int, max_sessions: int | None, epochs: int):
     train = [s for i, s in enumerate(seqs) if i not in val_idx]
     val = [seqs[i] for i in sorted(val_idx)]
     # Guard against drift: our SASRec (defaults, patience on) holds out the same sessions.
-    ours_train, _ = SASRec(random_state=seed, patience=CONFIG["patience"])._inner_validation(seqs)
+    ours = SASRec(random_state=seed, patience=CONFIG["patience"])
+    ours.item_index_ = index  # what fit sets first; the validator reads the catalogue size
+    ours_train, _ = ours._inner_validation(seqs)
     assert len(ours_train) == len(train) and all(
         np.array_equal(a, b) for a, b in zip(ours_train, train)
     ), "inner-validation sessions differ from our SASRec's"
