@@ -124,6 +124,26 @@ def test_reduction_normalises_and_lda_needs_classes(synthetic):
     )
 
 
+@pytest.mark.parametrize("similarity", ["cosine", "dot", "euclidean"])
+def test_float32_precision_ranks_as_float64_within_float32_rounding(similarity, tmp_path):
+    rng = np.random.default_rng(0)
+    vectors = {f"i{j}": rng.normal(size=24) for j in range(300)}
+    sessions = [list(rng.choice(list(vectors), size=5)) for _ in range(40)]
+    params = dict(item_embeddings=vectors, reduction=None, similarity=similarity)
+    exact = LLMSeqSim(**params).fit(sessions)
+    fast = LLMSeqSim(precision="float32", **params).fit(sessions)
+    prompts = sessions[:20]
+    a, b = exact.predict_scores(prompts), fast.predict_scores(prompts)
+    # float32 arithmetic, not float64 rounded at the end: the scores differ in their last bits
+    assert not np.array_equal(a, b)
+    np.testing.assert_allclose(b, a, rtol=1e-5, atol=1e-6)
+    np.testing.assert_array_equal(exact.predict(prompts, k=10), fast.predict(prompts, k=10))
+    fast.save(tmp_path / "m")
+    np.testing.assert_array_equal(llmseqrec.load(tmp_path / "m").predict_scores(prompts), b)
+    with pytest.raises(ValueError, match="precision must be 'float64' or 'float32'"):
+        LLMSeqSim(precision="half", **params).fit(sessions)
+
+
 def test_parameter_errors():
     with pytest.raises(ValueError, match="aggregation"):
         _fit(aggregation="max")

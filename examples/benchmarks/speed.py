@@ -9,7 +9,8 @@ One command times, on the machine it runs on:
 - ``train``: a SASRec epoch (emb 64, 2 blocks x 2 heads, last 20 items, batch 256, full
   softmax) against its FLOP floor (the product of the FLOPs of the encoder and of the
   softmax over every real target position, forward and backward, and the measured rate);
-- ``predict``: 4,469 test prompts, top-20, for SASRec, LLMSeqSim, V-SKNN and SKNN: the
+- ``predict``: 4,469 test prompts, top-20, for SASRec, LLMSeqSim (float64 and float32), V-SKNN
+  and SKNN: the
   first call of a model just loaded from disk and the warm min-of-N; the floor is the
   (prompts x dim) @ (dim x items) product at the measured rate;
 - ``evaluate``: the ranking metrics of 4,469 top-20 lists;
@@ -121,6 +122,7 @@ def _models():
     return {
         "SASRec": SASRec(**SASREC, epochs=1, patience=None, random_state=0, show_progress=False),
         "LLMSeqSim": LLMSeqSim(random_state=0),
+        "LLMSeqSim float32": LLMSeqSim(random_state=0, precision="float32"),
         "V-SKNN": VSKNN(),
         "SKNN": SKNN(),
     }
@@ -141,10 +143,9 @@ def stage_predict(split, items, rate: float, max_busy, repeats: int) -> dict:
             fresh.predict(prompts, k=20)
             first = time.perf_counter() - start
         warm = min_time(lambda m=fresh: m.predict(prompts, k=20), repeats)
-        dim = {
-            "SASRec": 64,
-            "LLMSeqSim": getattr(fresh, "item_vectors_", np.zeros((1, 0))).shape[1],
-        }
+        vectors = getattr(fresh, "item_vectors_", np.zeros((1, 0)))
+        dim = {"SASRec": 64, "LLMSeqSim": vectors.shape[1], "LLMSeqSim float32": vectors.shape[1]}
+        # the floor: the (prompts x catalogue) product at the fp32 matmul rate
         floor = (
             2 * len(prompts) * dim[name] * fresh.n_items_ / (rate * 1e9) if name in dim else None
         )

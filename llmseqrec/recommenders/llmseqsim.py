@@ -76,6 +76,12 @@ class LLMSeqSim(Recommender):
         HNSW graph degree.
     ef_search : int, default=256
         HNSW search breadth (higher = more exact, slower).
+    precision : {"float64", "float32"}, default="float64"
+        Arithmetic of exact scoring (``ann=None``). ``"float32"`` halves the cost of the
+        (prompts x catalogue) product and its transform; scores then differ from float64 in
+        their last bits, so an item pair whose scores differ by less than that can swap
+        places (on Beauty, 1 list of 4,469 changed and every metric was equal to 6
+        decimals; docs/benchmarks/speed.md). The published figures use float64.
     exclude_seen : bool, default=True
     handle_unknown : {"ignore", "error"}, default="ignore"
     random_state : int, optional
@@ -104,6 +110,7 @@ class LLMSeqSim(Recommender):
         ann_candidates: int = 200,
         hnsw_m: int = 32,
         ef_search: int = 256,
+        precision: Literal["float64", "float32"] = "float64",
         exclude_seen: bool = True,
         handle_unknown: Literal["ignore", "error"] = "ignore",
         random_state: int | np.random.Generator | np.random.RandomState | None = None,
@@ -122,6 +129,7 @@ class LLMSeqSim(Recommender):
         self.ann_candidates = ann_candidates
         self.hnsw_m = hnsw_m
         self.ef_search = ef_search
+        self.precision = precision
         self.exclude_seen = exclude_seen
         self.handle_unknown = handle_unknown
         self.random_state = random_state
@@ -172,6 +180,8 @@ class LLMSeqSim(Recommender):
         if self.similarity not in _SIMILARITIES:
             raise ValueError(f"similarity must be one of {_SIMILARITIES}, got {self.similarity!r}")
         canonical_decay(self.decay)
+        if self.precision not in ("float64", "float32"):
+            raise ValueError(f"precision must be 'float64' or 'float32', got {self.precision!r}")
         if self.ann not in (None, "flat", "hnsw"):
             raise ValueError(f"ann must be None, 'flat' or 'hnsw', got {self.ann!r}")
         if self.max_prompt_items is not None and self.max_prompt_items < 1:
@@ -205,7 +215,7 @@ class LLMSeqSim(Recommender):
         self._prepare()
 
     def _prepare(self) -> None:
-        X = self.item_vectors_.astype(np.float64)
+        X = self.item_vectors_.astype(getattr(self, "precision", "float64"))
         self._vectors = X
         self._sq_norms = (X**2).sum(axis=1)  # (n_items,)
         self._unit = l2_normalize(X)
@@ -254,6 +264,7 @@ class LLMSeqSim(Recommender):
 
     def _exact_scores(self, S: np.ndarray):
         """``(c0, c1) -> (b, c1 - c0)`` similarities of sessions ``S`` to items ``c0..c1``."""
+        S = S.astype(self._vectors.dtype, copy=False)  # the sparse weights give float64
         if self.similarity == "cosine":
             S, items = l2_normalize(S), self._unit
         else:
