@@ -344,6 +344,18 @@ def test_ema_decay_trains_the_same_way_and_keeps_averaged_weights(cls):
     assert not np.allclose(averaged.predict_scores(prompts[:5]), plain.predict_scores(prompts[:5]))
 
 
+@pytest.mark.parametrize("origin", ["first", "last"])
+def test_sasrec_scores_length_sorted_trimmed_prompts_exactly_as_full_width(origin):
+    train, prompts, _, _ = synthetic_data("str")
+    model = _tiny(SASRec, epochs=2, position_origin=origin, max_prompt_items=12).fit(train)
+    mixed = [p[-n:] for p, n in zip(prompts * 3, [1, 7, 3, 2, 5, 4, 6] * 20)][:60]
+    # shorter than the model's width (12): the slab is cut to 7 columns
+    assert len({len(p) for p in mixed}) > 3 and max(len(p) for p in mixed) < 12
+    trimmed = model.predict_scores(mixed)
+    model._padding_invariant = False  # every prompt at the full width, in input order
+    np.testing.assert_array_equal(model.predict_scores(mixed), trimmed)
+
+
 def test_prefix_training_examples_are_every_prefix_scored_at_its_end():
     model = SASRec(max_prompt_items=2, training_examples="prefixes")
     inputs, targets = model._next_item_arrays([np.array([1, 2, 3, 4]), np.array([5, 6])])

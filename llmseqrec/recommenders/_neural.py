@@ -391,6 +391,10 @@ class NeuralSequentialRecommender(Recommender):
         return scores(0, len(self.item_index_)).float().cpu().numpy()
 
     _scores_in_chunks = True
+    #: Whether the module's last hidden state ignores left padding exactly (attention that
+    #: never reads padding, positions independent of the input width): scoring then cuts
+    #: each slab of length-sorted prompts to its longest prompt instead of the full width.
+    _padding_invariant = False
 
     def _chunk_scorer(self, sequences):
         return self._module_chunk_scorer(self.module_, sequences)
@@ -400,14 +404,21 @@ class NeuralSequentialRecommender(Recommender):
         computed once, each catalogue chunk's scores on demand (:meth:`_score` is the
         whole catalogue as one chunk)."""
         module.eval()
-        inputs = torch.from_numpy(self._prompt_inputs(sequences))
+        inputs = self._prompt_inputs(sequences)  # (b, T), left-padded
+        order = np.arange(len(inputs))
+        if self._padding_invariant:  # shortest prompts together, each slab cut to its longest
+            order = np.argsort((inputs != 0).sum(axis=1), kind="stable")
+        parts = []
         with torch.no_grad():
-            queries = torch.cat(
-                [
-                    module.head.project(module(inputs[s : s + 512].to(self.device_))[:, -1])
-                    for s in range(0, len(inputs), 512)
-                ]
-            )  # (b, dim)
+            for s in range(0, len(inputs), 512):
+                rows = inputs[order[s : s + 512]]
+                if self._padding_invariant:
+                    rows = rows[:, -max(1, int((rows != 0).sum(axis=1).max())) :]
+                hidden = module(torch.from_numpy(rows).to(self.device_))[:, -1]
+                parts.append(module.head.project(hidden))
+            queries = torch.cat(parts)  # (b, dim), in `order`
+            if self._padding_invariant:
+                queries = queries[torch.from_numpy(np.argsort(order)).to(queries.device)]
             items = module.item_embedding.item_matrix()  # (n_items, dim)
         bias = module.head.bias
 

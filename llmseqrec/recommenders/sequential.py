@@ -185,6 +185,9 @@ class SASRec(NeuralSequentialRecommender):
         "n_heads", "batch_size", "epochs", "patience", "head", "position_origin", "block",
         "ffn_scale", "activation", "init",
     )  # fmt: skip
+    # Causal attention never reads padding and positions do not depend on the input width.
+    _padding_invariant = True
+
     _value_before_added = {
         "head": "projection",
         "position_origin": "last",
