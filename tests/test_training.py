@@ -287,3 +287,26 @@ def test_the_heap_helpers_check_their_argument():
 
     with pytest.raises(ValueError, match="mmap_threshold"):
         limit_heap_fragmentation(-1)
+
+
+def test_cpu_autocast_runs_in_bf16_only_where_the_cpu_multiplies_it(monkeypatch):
+    from llmseqrec.training import _loop
+
+    monkeypatch.setattr(_loop, "cpu_has_native_bf16", lambda: False)
+    assert _loop.autocast_settings(True, "cpu")[0] is False
+    assert _loop.autocast_settings(False, "cuda")[0] is False
+    monkeypatch.setattr(_loop, "cpu_has_native_bf16", lambda: True)
+    assert _loop.autocast_settings(True, "cpu") == (True, "cpu", torch.bfloat16)
+    seen = []
+
+    def loss_fn(m, b):
+        out = m(b[0])
+        seen.append(out.dtype)
+        return ((out.float() - b[1]) ** 2).mean()
+
+    module = torch.nn.Linear(3, 1)
+    batch = (torch.randn(4, 3), torch.randn(4, 1))
+    for mixed in (False, True):
+        config = TrainConfig(epochs=1, show_progress=False, mixed_precision=mixed)
+        train_module(module, lambda epoch: [batch], loss_fn, None, config)
+    assert seen == [torch.float32, torch.bfloat16]

@@ -70,7 +70,7 @@ def finetune_prompt_lm(est, model, tok, train, validation, device: str):
         clip_norm=1.0,
         patience=est.patience,
         device=device,
-        mixed_precision=True,
+        mixed_precision=str(device).startswith("cuda"),  # CPU fine-tuning stays float32
         show_progress=est.show_progress,
         desc=f"fine-tune {est.variant}",
         grad_accumulation_steps=est.gradient_accumulation_steps,

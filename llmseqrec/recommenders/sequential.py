@@ -108,7 +108,10 @@ _COMMON_DOC = """
     device : str, optional
         ``"cuda"`` when available, else ``"cpu"``.
     mixed_precision : {{"auto", True, False}}, default="auto"
-        Autocast on CUDA (bf16 where supported).
+        Training under autocast. ``"auto"``: on CUDA (bf16 where supported, else fp16).
+        ``True`` also on a CPU that multiplies bf16 natively (AVX512-BF16 or AMX;
+        :func:`llmseqrec.training.cpu_has_native_bf16`), where the matrix products run
+        in bf16 (measured in docs/benchmarks/speed.md); elsewhere ``True`` is float32.
     show_progress : bool, default=True
     exclude_seen : bool, default=True
     handle_unknown : {{"ignore", "error"}}, default="ignore"

@@ -20,7 +20,14 @@ from tqdm.auto import tqdm
 from ._history import TrainHistory
 from ._memory import release_freed_memory
 
-__all__ = ["TrainConfig", "TrainHistory", "train_module", "lr_factor", "LR_DECAYS"]
+__all__ = [
+    "TrainConfig",
+    "TrainHistory",
+    "train_module",
+    "lr_factor",
+    "LR_DECAYS",
+    "autocast_settings",
+]
 
 
 @dataclass
@@ -31,9 +38,9 @@ class TrainConfig:
     clip_norm: float | None = None
     patience: int = 3
     device: str = "cpu"
-    mixed_precision: bool = (
-        False  # autocast (bf16 where supported, else fp16 + GradScaler); CUDA only
-    )
+    #: Autocast: on CUDA bf16 where supported, else fp16 with a GradScaler; on a CPU bf16
+    #: where it has native bf16 arithmetic (AVX512-BF16 or AMX), else off.
+    mixed_precision: bool = False
     show_progress: bool = True
     desc: str = "train"
     #: Batches whose gradients are summed before each optimizer step.
@@ -73,6 +80,26 @@ class TrainConfig:
 
 #: Learning-rate decays after warmup (:class:`TrainConfig`).
 LR_DECAYS = ("none", "cosine", "linear")
+
+
+def autocast_settings(mixed_precision: bool, device) -> tuple[bool, str, torch.dtype]:
+    """``(enabled, device type, dtype)`` of training's autocast: CUDA in bf16 where
+    supported (else fp16), a CPU in bf16 where it computes bf16 natively, else off."""
+    if not mixed_precision:
+        return False, "cpu", torch.bfloat16
+    if str(device).startswith("cuda"):
+        return True, "cuda", torch.bfloat16 if torch.cuda.is_bf16_supported() else torch.float16
+    if str(device) == "cpu" and cpu_has_native_bf16():
+        return True, "cpu", torch.bfloat16
+    return False, "cpu", torch.bfloat16
+
+
+def cpu_has_native_bf16() -> bool:
+    """Whether this CPU multiplies bf16 natively (oneDNN's check: AVX512-BF16 or AMX)."""
+    try:
+        return bool(torch.ops.mkldnn._is_mkldnn_bf16_supported())
+    except (AttributeError, RuntimeError):
+        return False
 
 
 def lr_factor(step: int, warmup_steps: int, decay: str, total_steps: int | None) -> float:
@@ -148,8 +175,7 @@ def train_module(
             optimizer,
             lambda step: lr_factor(step, config.warmup_steps, config.lr_decay, config.total_steps),
         )
-    use_amp = config.mixed_precision and str(config.device).startswith("cuda")
-    amp_dtype = torch.bfloat16 if use_amp and torch.cuda.is_bf16_supported() else torch.float16
+    use_amp, amp_device, amp_dtype = autocast_settings(config.mixed_precision, config.device)
     scaler = torch.amp.GradScaler("cuda", enabled=use_amp and amp_dtype == torch.float16)
     history = _Record()
     best_score, best_state, bad_epochs = -math.inf, None, 0
@@ -184,7 +210,7 @@ def train_module(
             # A rank's share of a batch smaller than the group is empty: it adds no gradient
             # (a loss over no rows would be NaN) but takes part in the step.
             if group is None or _has_rows(batch):
-                with torch.autocast("cuda", dtype=amp_dtype, enabled=use_amp):
+                with torch.autocast(amp_device, dtype=amp_dtype, enabled=use_amp):
                     loss = loss_fn(module, batch)
                 scaler.scale(loss / accumulate).backward()
                 total += float(loss.detach())
