@@ -71,3 +71,11 @@ def test_a_killed_run_resumes_fine_tuning_and_evaluation(script, tmp_path):
     assert log.count("loaded the fine-tuned model") == 2 and log.count("fine-tuned: 6") == 1
     with pytest.raises(SystemExit):
         script.parse_args(["--tiny", "--out", str(out), "--variant", "genlist", "--modes", "beam"])
+    # 5. the docs table from results.json alone
+    page = tmp_path / "page.md"
+    assert script.main(["--out", str(out), "--report-only", "--docs-file", str(page)]) == 0
+    text = page.read_text()
+    assert (
+        "<!-- BEGIN llmseqprompt_full_genitem -->" in text
+        and "| genitem | constrained-beam |" in text
+    )

@@ -112,8 +112,14 @@ def parse_args(argv=None) -> argparse.Namespace:
     p.add_argument("--stop-after-steps", type=int, default=None, help="planned stop (tests)")
     p.add_argument("--stop-after-cases", type=int, default=None, help="planned stop (tests)")
     p.add_argument("--docs", action="store_true", help="publish the table in the docs")
+    p.add_argument(
+        "--report-only",
+        action="store_true",
+        help="publish OUT/results.json's table in the docs (no model is loaded or run)",
+    )
+    p.add_argument("--docs-file", default=str(DOCS), help="the page --docs writes to")
     args = p.parse_args(argv)
-    if not args.tiny and not args.data_dir:
+    if not args.tiny and not args.data_dir and not args.report_only:
         p.error("give --data-dir (Beauty) or --tiny")
     args.raw_argv = sys.argv[1:] if argv is None else list(argv)
     constrainable = args.variant in ("genitem", "genlist")
@@ -402,6 +408,12 @@ def main(argv=None) -> int:
     """Run (or continue) the whole thing; 0 when done, 3 after a planned stop."""
     args = parse_args(argv)
     out = Path(args.out)
+    if args.report_only:
+        from llmseqrec.benchmark import write_section
+
+        result = json.loads((out / "results.json").read_text())
+        write_section(args.docs_file, f"llmseqprompt_full_{result['variant']}", render(result))
+        return 0
     out.mkdir(parents=True, exist_ok=True)
     runs = _runs(out, args)
 
@@ -425,7 +437,7 @@ def main(argv=None) -> int:
     if args.docs and not args.tiny:
         from llmseqrec.benchmark import write_section
 
-        write_section(DOCS, f"llmseqprompt_full_{args.variant}", table)
+        write_section(args.docs_file, f"llmseqprompt_full_{args.variant}", table)
     return 0
 
 
