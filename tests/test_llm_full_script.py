@@ -71,7 +71,18 @@ def test_a_killed_run_resumes_fine_tuning_and_evaluation(script, tmp_path):
     assert log.count("loaded the fine-tuned model") == 2 and log.count("fine-tuned: 6") == 1
     with pytest.raises(SystemExit):
         script.parse_args(["--tiny", "--out", str(out), "--variant", "genlist", "--modes", "beam"])
-    # 5. the docs table from results.json alone
+    # 5. a mode cut short: the modes are summarised on the cases all of them have written
+    with (out / "predictions-beam-cut.jsonl").open("w") as f:
+        f.writelines(json.dumps(r) + "\n" for r in beams[:3])
+    (out / "predictions-constrained-beam.jsonl").write_text(
+        (out / "predictions-beam-cut.jsonl").read_text()
+    )
+    args = [*common, "--modes", "free,constrained-beam", "--written-only"]
+    assert script.main(args) == 0
+    result = json.loads((out / "results.json").read_text())
+    assert result["test_cases"] == 3 and set(result["modes"]) == {"free", "constrained-beam"}
+    assert len(_lines(out / "predictions-constrained-beam.jsonl")) == 3  # nothing generated
+    # 6. the docs table from results.json alone
     page = tmp_path / "page.md"
     assert script.main(["--out", str(out), "--report-only", "--docs-file", str(page)]) == 0
     text = page.read_text()

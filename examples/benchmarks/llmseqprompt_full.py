@@ -118,6 +118,11 @@ def parse_args(argv=None) -> argparse.Namespace:
         help="publish OUT/results.json's table in the docs (no model is loaded or run)",
     )
     p.add_argument("--docs-file", default=str(DOCS), help="the page --docs writes to")
+    p.add_argument(
+        "--written-only",
+        action="store_true",
+        help="generate nothing: summarise the cases every mode has written (a run cut short)",
+    )
     args = p.parse_args(argv)
     if not args.tiny and not args.data_dir and not args.report_only:
         p.error("give --data-dir (Beauty) or --tiny")
@@ -427,9 +432,14 @@ def main(argv=None) -> int:
     model = fitted_model(args, data, out, log)
     if model is None:
         return PAUSED
-    for mode in args.modes:
-        if not evaluate(args, model, data, mode, out, log):
-            return PAUSED
+    if args.written_only:  # every mode on the same cases: those all of them have written
+        written = [set(read_predictions(out / f"predictions-{m}.jsonl")) for m in args.modes]
+        data.cases = np.array([c for c in data.cases if all(int(c) in w for w in written)])
+        log(f"summarising the {len(data.cases)} cases every mode has written")
+    else:
+        for mode in args.modes:
+            if not evaluate(args, model, data, mode, out, log):
+                return PAUSED
     result = summarise(args, model, data, out, runs)
     table = render(result)
     (out / "results.md").write_text(table + "\n")
