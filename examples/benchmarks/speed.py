@@ -11,9 +11,8 @@ One command times, on the machine it runs on:
   softmax over every real target position, forward and backward, and the measured rate);
 - ``predict``: 4,469 test prompts, top-20, for SASRec, LLMSeqSim (float64 and float32),
   V-SKNN and SKNN: the first call of a model just loaded from disk and the warm min-of-N;
-  the floor is the
-  (prompts x dim) @ (dim x items) product at the measured rate (for SASRec plus its blocks
-  over the prompts' real items);
+  the floor is the (prompts x dim) @ (dim x items) product at the measured rate (for SASRec
+  plus its blocks over the prompts' real items);
 - ``evaluate``: the ranking metrics of 4,469 top-20 lists;
 - ``peers`` (optional): RecBole's and RecTools' SASRec epochs in their own environments
   (``$RECBOLE_PYTHON``, ``$RECTOOLS_PYTHON``; see peer_sasrec.py), 2 epochs each;
@@ -51,7 +50,7 @@ SASREC = dict(emb_dim=64, n_layers=2, n_heads=2, max_prompt_items=20, batch_size
 
 
 class BusyMachine(RuntimeError):
-    """The load average says another job shares the cores: timings would be wrong."""
+    """Other processes use the cores: timings would be wrong."""
 
 
 def check_quiet(max_busy: float | None) -> dict:
@@ -114,6 +113,10 @@ def stage_train(split, rate: float, max_busy, epochs: int = 2) -> dict:
 
     out = {}
     seqs = [np.asarray(s) for s in split.train.values() if len(s) >= 2]
+    n_items = len(split.items)
+    flops = sasrec_epoch_flops(seqs, n_items, 64, 2, 20)
+    floor = flops / (rate * 1e9)
+    loss_rate = loss_product_gflops(n_items)  # float32, whatever the autocast
     variants = [("SASRec epoch", False)]
     if cpu_has_native_bf16():
         variants.append(("SASRec epoch, bf16 autocast", True))
@@ -125,9 +128,6 @@ def stage_train(split, rate: float, max_busy, epochs: int = 2) -> dict:
         )  # fmt: skip
         model.fit(split.train)
         seconds = min(model.history_.epoch_seconds)
-        flops = sasrec_epoch_flops(seqs, model.n_items_, 64, 2, 20)
-        floor = flops / (rate * 1e9)
-        loss_rate = loss_product_gflops(model.n_items_)
         out[name] = {
             "seconds": round(seconds, 2),
             "floor_s": round(floor, 2),
@@ -145,9 +145,9 @@ def stage_llmseqprompt(
     split, items, rate: float, max_busy, n_prompts: int = 8, base_model: str = "smollm2", **extra
 ) -> dict:
     """LLMSeqPrompt GenItem on the offline SmolLM2-135M: LoRA fine-tuning tokens/s (64
-    examples) and prompts/s of each decoding mode on ``n_prompts`` test prompts (one
-    generation batch), with their FLOP floors (2 x parameters per token read or written,
-    x2 more for the backward pass of fine-tuning)."""
+    examples) against its FLOP floor (4 x parameters per token: forward and the backward
+    pass through the frozen weights), and prompts/s of each decoding mode on ``n_prompts``
+    test prompts (one generation batch)."""
     from llmseqrec import LLMSeqPrompt
 
     load = check_quiet(max_busy)

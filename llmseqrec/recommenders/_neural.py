@@ -405,15 +405,16 @@ class NeuralSequentialRecommender(Recommender):
         whole catalogue as one chunk)."""
         module.eval()
         inputs = self._prompt_inputs(sequences)  # (b, T), left-padded
+        lengths = (inputs != 0).sum(axis=1)
         order = np.arange(len(inputs))
         if self._padding_invariant:  # shortest prompts together, each slab cut to its longest
-            order = np.argsort((inputs != 0).sum(axis=1), kind="stable")
+            order = np.argsort(lengths, kind="stable")
         parts = []
         with torch.no_grad():
             for s in range(0, len(inputs), 512):
                 rows = inputs[order[s : s + 512]]
                 if self._padding_invariant:
-                    rows = rows[:, -max(1, int((rows != 0).sum(axis=1).max())) :]
+                    rows = rows[:, -max(1, int(lengths[order[s : s + 512]].max())) :]
                 hidden = module(torch.from_numpy(rows).to(self.device_))[:, -1]
                 parts.append(module.head.project(hidden))
             queries = torch.cat(parts)  # (b, dim), in `order`

@@ -27,6 +27,7 @@ __all__ = [
     "lr_factor",
     "LR_DECAYS",
     "autocast_settings",
+    "cpu_has_native_bf16",
 ]
 
 
@@ -190,6 +191,19 @@ def train_module(
     if config.ema_decay is not None and not 0.0 < config.ema_decay < 1.0:
         raise ValueError(f"ema_decay must be in (0, 1) or None, got {config.ema_decay!r}")
     average = _WeightAverage(trainable, config.ema_decay) if config.ema_decay else None
+
+    def optimizer_step(weight: float) -> float:
+        """One optimizer step (gradients first averaged over the ranks, ``weight`` being
+        this rank's loss terms since the last step); returns the step's learning rate."""
+        if group is not None:
+            _average_gradients(trainable, weight)
+        lr = optimizer.param_groups[0]["lr"]
+        _step(optimizer, scaler, trainable, config.clip_norm, scheduler)
+        history.optimizer_steps += 1
+        if average is not None:
+            average.update()
+        return lr
+
     for epoch in bar:
         module.train()
         start, total, n_batches = time.perf_counter(), 0.0, 0
@@ -217,25 +231,11 @@ def train_module(
             n_batches += 1
             epoch_batches.set_postfix(loss=f"{total / n_batches:.4f}")
             if n_batches % accumulate == 0:
-                if group is not None:
-                    _average_gradients(trainable, weight)
-                    weight = 0.0
-                step_lr = optimizer.param_groups[0]["lr"]
-                _step(optimizer, scaler, trainable, config.clip_norm, scheduler)
-                history.optimizer_steps += 1
-                if average is not None:
-                    average.update()
+                step_lr, weight = optimizer_step(weight), 0.0
                 if config.max_steps is not None and history.optimizer_steps >= config.max_steps:
                     break
         if n_batches % accumulate:  # the epoch's last, partial accumulation
-            if group is not None:
-                _average_gradients(trainable, weight)
-                weight = 0.0
-            step_lr = optimizer.param_groups[0]["lr"]
-            _step(optimizer, scaler, trainable, config.clip_norm, scheduler)
-            history.optimizer_steps += 1
-            if average is not None:
-                average.update()
+            step_lr, weight = optimizer_step(weight), 0.0
         history.epoch_seconds.append(time.perf_counter() - start)
         history.lr.append(float(step_lr))
         history.train_loss.append(total / max(n_batches, 1))
@@ -287,7 +287,8 @@ def train_module(
                 if name in best_state:
                     p.copy_(best_state[name])
     module.eval()
-    del best_state, optimizer, scheduler
+    # Drop the weights copy and the optimizer state (optimizer_step's closure holds them).
+    best_state = optimizer = scheduler = None
     # What the batches' activations freed stays with the process (glibc's heap): give it back.
     release_freed_memory()
     return TrainHistory(**asdict(history))
