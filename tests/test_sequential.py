@@ -470,6 +470,43 @@ def test_ligr_gates_can_close_a_block():
         torch.testing.assert_close(block(x, mask), x)
 
 
+def test_attention_dropout_drops_attention_probabilities_only_in_training():
+    gen = torch.Generator().manual_seed(0)
+    x = torch.randn(3, 6, 16, generator=gen)
+    ids = torch.tensor([[0, 0, 1, 2, 3, 4], [1, 2, 3, 4, 5, 6], [0, 0, 0, 0, 0, 7]])
+    mask = lnn.attention_mask(ids, causal=True)
+    plain = lnn.MultiHeadSelfAttention(16, 2)
+    dropped = lnn.MultiHeadSelfAttention(16, 2, attention_dropout=0.5)
+    dropped.load_state_dict(plain.state_dict())
+    with torch.no_grad():
+        expected = plain(x, mask)
+        # At evaluation (and at rate 0) both run the fused kernel: the same attention.
+        torch.testing.assert_close(dropped.eval()(x, mask), expected)
+        # The explicit path with nothing dropped is the fused kernel's attention.
+        dropped.train()
+        dropped.attn_drop.p = 1e-12
+        torch.testing.assert_close(dropped(x, mask), expected, atol=1e-6, rtol=1e-5)
+        dropped.attn_drop.p = 0.5
+        outputs = []
+        for _ in range(2):
+            dropped.attn_drop.generator = torch.Generator().manual_seed(7)
+            outputs.append(dropped(x, mask))
+    torch.testing.assert_close(outputs[0], outputs[1])  # seeded: the same mask twice
+    assert not torch.allclose(outputs[0], expected)
+    assert torch.isfinite(outputs[0]).all()  # rows of padding keep themselves
+
+
+def test_attention_dropout_reaches_every_block_and_is_validated():
+    for block in ("pre_ln", "post_ln", "ligr"):
+        module = _sasrec(block=block, attention_dropout=0.3)
+        assert [b.attn.attn_drop.p for b in module.blocks] == [0.3, 0.3]
+    model = _tiny(SASRec, attention_dropout=0.2).fit(synthetic_data("str")[0])
+    assert all(b.attn.attn_drop.p == 0.2 for b in model.module_.blocks)
+    for bad in (-0.1, 1.0, "0.2"):
+        with pytest.raises(ValueError, match="attention_dropout"):
+            SASRec(attention_dropout=bad, epochs=1, show_progress=False).fit([[1, 2, 3]] * 20)
+
+
 def test_feed_forwards_and_their_old_state_dict_keys():
     gen = torch.Generator().manual_seed(0)
     x = torch.randn(4, 8, generator=gen)
@@ -486,7 +523,8 @@ def test_feed_forwards_and_their_old_state_dict_keys():
 @pytest.mark.parametrize(
     "options",
     [dict(block="ligr", activation="swiglu", ffn_scale=2, position_origin="first"),
-     dict(block="post_ln", activation="gelu", init="normal", head="dot")],
+     dict(block="post_ln", activation="gelu", init="normal", head="dot",
+          attention_dropout=0.2)],
 )  # fmt: skip
 def test_block_options_round_trip(options, tmp_path):
     train, prompts, _, _ = synthetic_data("str")

@@ -57,22 +57,35 @@ def attention_mask(ids: torch.Tensor, causal: bool) -> torch.Tensor:
 
 
 class MultiHeadSelfAttention(nn.Module):
-    """Multi-head self-attention on ``scaled_dot_product_attention`` (fused kernels on GPU)."""
+    """Multi-head self-attention on ``scaled_dot_product_attention`` (fused kernels on GPU).
 
-    def __init__(self, dim: int, n_heads: int):
+    ``attention_dropout`` drops attention probabilities in training (the original SASRec and
+    RecBole, rate ``attn_dropout_prob``). Its mask comes from a :class:`SeededDropout`, so a
+    training step with it computes the attention explicitly (``softmax(QK^T / sqrt(d))``)
+    instead of through the fused kernel, whose dropout would draw from torch's global RNG.
+    """
+
+    def __init__(self, dim: int, n_heads: int, attention_dropout: float = 0.0):
         super().__init__()
         if dim % n_heads:
             raise ValueError(f"dim ({dim}) must be divisible by n_heads ({n_heads})")
         self.n_heads = n_heads
         self.qkv = nn.Linear(dim, 3 * dim)
         self.out = nn.Linear(dim, dim)
+        self.attn_drop = SeededDropout(attention_dropout)
 
     def forward(self, x: torch.Tensor, mask: torch.Tensor) -> torch.Tensor:
+        """(B, T, D), (B, 1, T, T) boolean (True = may attend) -> (B, T, D)."""
         B, T, D = x.shape
         q, k, v = (
             self.qkv(x).view(B, T, 3, self.n_heads, D // self.n_heads).permute(2, 0, 3, 1, 4)
         )  # 3 x (B, H, T, D/H)
-        y = F.scaled_dot_product_attention(q, k, v, attn_mask=mask)  # (B, H, T, D/H)
+        if self.training and self.attn_drop.p > 0.0:
+            logits = (q @ k.transpose(-2, -1)) * (q.shape[-1] ** -0.5)  # (B, H, T, T)
+            probs = torch.softmax(logits.masked_fill(~mask, float("-inf")), dim=-1)
+            y = self.attn_drop(probs) @ v  # (B, H, T, D/H)
+        else:
+            y = F.scaled_dot_product_attention(q, k, v, attn_mask=mask)  # (B, H, T, D/H)
         return self.out(y.transpose(1, 2).reshape(B, T, D))  # (B, T, D)
 
 
@@ -114,7 +127,8 @@ class TransformerBlock(nn.Module):
     """Self-attention + feed-forward, pre-LN (SASRec) or post-LN (BERT4Rec).
 
     Pre-LN: ``x + Drop(MHA(LN(x)))`` then ``x + Drop(FFN(LN(x)))``;
-    post-LN: ``LN(x + Drop(MHA(x)))`` then ``LN(x + Drop(FFN(x)))``.
+    post-LN: ``LN(x + Drop(MHA(x)))`` then ``LN(x + Drop(FFN(x)))``; ``attention_dropout``
+    also drops the attention probabilities inside ``MHA`` (:class:`MultiHeadSelfAttention`).
     """
 
     def __init__(
@@ -125,10 +139,11 @@ class TransformerBlock(nn.Module):
         dropout: float,
         activation: str = "gelu",
         pre_ln: bool = True,
+        attention_dropout: float = 0.0,
     ):
         super().__init__()
         self.pre_ln = pre_ln
-        self.attn = MultiHeadSelfAttention(dim, n_heads)
+        self.attn = MultiHeadSelfAttention(dim, n_heads, attention_dropout)
         self.ffn = FeedForward(dim, ffn_dim, activation)
         self.ln1, self.ln2 = nn.LayerNorm(dim, eps=1e-5), nn.LayerNorm(dim, eps=1e-5)
         self.drop1, self.drop2 = SeededDropout(dropout), SeededDropout(dropout)
@@ -151,10 +166,16 @@ class LiGRBlock(nn.Module):
     """
 
     def __init__(
-        self, dim: int, n_heads: int, ffn_dim: int, dropout: float, activation: str = "swiglu"
+        self,
+        dim: int,
+        n_heads: int,
+        ffn_dim: int,
+        dropout: float,
+        activation: str = "swiglu",
+        attention_dropout: float = 0.0,
     ):
         super().__init__()
-        self.attn = MultiHeadSelfAttention(dim, n_heads)
+        self.attn = MultiHeadSelfAttention(dim, n_heads, attention_dropout)
         self.ffn = FeedForward(dim, ffn_dim, activation)
         self.gate1, self.gate2 = nn.Linear(dim, dim), nn.Linear(dim, dim)
         self.ln1, self.ln2 = nn.LayerNorm(dim, eps=1e-5), nn.LayerNorm(dim, eps=1e-5)

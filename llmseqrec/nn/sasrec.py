@@ -32,6 +32,7 @@ class SASRecConfig:
     position_origin: str = "last"  # positions counted from the prompt's last item or first
     block: str = "pre_ln"  # pre_ln (reference), post_ln (RecBole), ligr (eSASRec)
     init: str = "xavier"  # xavier (reference), normal (N(0, 0.02): RecBole, BERT)
+    attention_dropout: float = 0.0  # on attention probabilities (RecBole: attn_dropout_prob)
 
 
 class SASRec(nn.Module):
@@ -78,10 +79,13 @@ class SASRec(nn.Module):
     def _block(self) -> nn.Module:
         c = self.config
         if c.block == "ligr":
-            return LiGRBlock(c.dim, c.n_heads, c.ffn_scale * c.dim, c.dropout, c.activation)
+            return LiGRBlock(
+                c.dim, c.n_heads, c.ffn_scale * c.dim, c.dropout, c.activation,
+                attention_dropout=c.attention_dropout,
+            )  # fmt: skip
         return TransformerBlock(
             c.dim, c.n_heads, c.ffn_scale * c.dim, c.dropout, c.activation,
-            pre_ln=c.block == "pre_ln",
+            pre_ln=c.block == "pre_ln", attention_dropout=c.attention_dropout,
         )  # fmt: skip
 
     def forward(self, ids: torch.Tensor) -> torch.Tensor:

@@ -168,12 +168,16 @@ class SASRec(NeuralSequentialRecommender):
         Feed-forward activation (and the ``"projection"`` head's, ReLU for ``"swiglu"``).
     init : {"xavier", "normal"}, default="normal"
         Xavier-uniform blocks and head (the reference code), or N(0, 0.02) for every
-        Linear and the position table (RecBole, BERT).""" + _COMMON_DOC.format(
+        Linear and the position table (RecBole, BERT).
+    attention_dropout : float, default=0.0
+        Dropout on the attention probabilities in training (the original SASRec and
+        RecBole use ``dropout``'s rate; the paper's reference code none). ``dropout``
+        covers the embeddings and each block's two residual branches.""" + _COMMON_DOC.format(
         epochs=40, batch_size=256, patience=10, head="dot"
     )
 
     def __init__(
-        self, n_layers: int = 2, n_heads: int = 2, emb_dim: int = 64, max_prompt_items: int = 20, dropout: float = 0.2, epochs: int = 40, batch_size: int = 256, learning_rate: float = 1e-3,
+        self, n_layers: int = 2, n_heads: int = 2, emb_dim: int = 64, max_prompt_items: int = 20, dropout: float = 0.2, attention_dropout: float = 0.0, epochs: int = 40, batch_size: int = 256, learning_rate: float = 1e-3,
         warmup_steps: int = 0, lr_decay: Literal["none", "cosine", "linear"] = "none", weight_decay: float = 0.0, clip_norm: float | None = None, patience: int | None = 10, val_smoothing: int = 1, ema_decay: float | None = None, val_frac: float = 0.1, val_max_sessions: int | None = 500, val_split: Literal["random", "temporal"] = "random", refit: bool = False, loss: Literal["softmax", "sampled_softmax", "gbce"] = "softmax", n_negatives: int = 256, negative_sampling: Literal["uniform", "popularity"] = "uniform", gbce_t: float = 0.75, head: Literal["projection", "linear", "dot"] = "dot", training_examples: Literal["positions", "prefixes"] = "positions",
         position_origin: Literal["last", "first"] = "first", block: Literal["pre_ln", "post_ln", "ligr"] = "post_ln", ffn_scale: int = 4, activation: Literal["relu", "gelu", "swiglu"] = "gelu", init: Literal["xavier", "normal"] = "normal", item_embeddings: ItemEmbeddingsLike | None = None, reduction: Literal["pca", "lda", "random", "autoencoder"] = "pca", class_column: str | None = None, freeze_text: bool = False, dual_view: bool = False, permute_embeddings: bool = False, device: str | None = None,
         mixed_precision: bool | Literal["auto"] = "auto", show_progress: bool = True, exclude_seen: bool = True, handle_unknown: Literal["ignore", "error"] = "ignore", random_state: int | np.random.Generator | np.random.RandomState | None = None, **deprecated: object,
@@ -214,7 +218,7 @@ class SASRec(NeuralSequentialRecommender):
         )
         return [
             cls(**small),
-            cls(**small, head="dot", training_examples="prefixes"),
+            cls(**small, head="dot", training_examples="prefixes", attention_dropout=0.1),
             cls(**small, position_origin="first", block="ligr", activation="swiglu", ffn_scale=2),
             # the paper's reference code (the defaults of 0.1)
             cls(**small, head="projection", position_origin="last", block="pre_ln",
@@ -235,6 +239,7 @@ class SASRec(NeuralSequentialRecommender):
             if getattr(self, name) not in allowed:
                 raise ValueError(f"{name} must be one of {allowed}, got {getattr(self, name)!r}")
         self._check_integer("ffn_scale", 1)
+        self._check_number("attention_dropout", 0, high=1)
 
     def _build_encoder(self, n_items, item_embedding, generator):
         config = lnn.SASRecConfig(
@@ -250,6 +255,7 @@ class SASRec(NeuralSequentialRecommender):
             init=self.init,
             ffn_scale=self.ffn_scale,
             activation=self.activation,
+            attention_dropout=self.attention_dropout,
         )
         return lnn.SASRec(config, item_embedding, generator)
 
@@ -432,7 +438,7 @@ class LLM2SASRec(SASRec):
     """
 
     def __init__(
-        self, n_layers: int = 2, n_heads: int = 2, emb_dim: int = 64, max_prompt_items: int = 20, dropout: float = 0.2, epochs: int = 40, batch_size: int = 256, learning_rate: float = 1e-3,
+        self, n_layers: int = 2, n_heads: int = 2, emb_dim: int = 64, max_prompt_items: int = 20, dropout: float = 0.2, attention_dropout: float = 0.0, epochs: int = 40, batch_size: int = 256, learning_rate: float = 1e-3,
         warmup_steps: int = 0, lr_decay: Literal["none", "cosine", "linear"] = "none", weight_decay: float = 0.0, clip_norm: float | None = None, patience: int | None = 10, val_smoothing: int = 1, ema_decay: float | None = None, val_frac: float = 0.1, val_max_sessions: int | None = 500, val_split: Literal["random", "temporal"] = "random", refit: bool = False, loss: Literal["softmax", "sampled_softmax", "gbce"] = "softmax", n_negatives: int = 256, negative_sampling: Literal["uniform", "popularity"] = "uniform", gbce_t: float = 0.75, head: Literal["projection", "linear", "dot"] = "dot", training_examples: Literal["positions", "prefixes"] = "positions",
         position_origin: Literal["last", "first"] = "first", block: Literal["pre_ln", "post_ln", "ligr"] = "post_ln", ffn_scale: int = 4, activation: Literal["relu", "gelu", "swiglu"] = "gelu", init: Literal["xavier", "normal"] = "normal", item_embeddings: ItemEmbeddingsLike | None = "default", reduction: Literal["pca", "lda", "random", "autoencoder"] = "pca", class_column: str | None = None, freeze_text: bool = False, dual_view: bool = False, permute_embeddings: bool = False, device: str | None = None,
         mixed_precision: bool | Literal["auto"] = "auto", show_progress: bool = True, exclude_seen: bool = True, handle_unknown: Literal["ignore", "error"] = "ignore", random_state: int | np.random.Generator | np.random.RandomState | None = None, **deprecated: object,
