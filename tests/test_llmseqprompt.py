@@ -19,6 +19,7 @@ from llmseqrec.llm import (
     ChatServer,
     LocalGenerator,
     NameMapper,
+    choices_from_payload,
     completion_loss,
     encode_example,
     load_causal_lm,
@@ -426,6 +427,65 @@ def test_constrained_beam_genitem_gives_distinct_titles_best_first(tiny, data):
     assert scores == sorted(scores, reverse=True)
 
 
+@pytest.mark.parametrize("field", ["structured_outputs", "guided_choice", "grammar"])
+def test_constrained_genitem_through_an_endpoint_writes_distinct_catalogue_titles(
+    tiny, data, field
+):
+    """The server is sent the allowed titles (the prompt's own excluded) in the field it
+    reads; ChatServer decodes through a trie of them, as vLLM and llama.cpp's server do."""
+    train, prompts, _, items = data
+    model, tok = load_causal_lm(tiny)
+    with ChatServer(model, tok, model_name="tiny", max_n=2) as server:
+        remote = make(
+            tiny, finetune=False, n_samples=5, temperature=1.0, constrained=True,
+            api_base=server.url, api_model="tiny", api_constraint=field, max_workers=1,
+        ).fit(train, item_metadata=items)  # fmt: skip
+        out = remote.generate(prompts[:4])
+        first = server.received[0]
+    titles = set(remote.titles_)
+    for prompt, row in zip(prompts[:4], out.itertuples()):
+        own = {remote.titles_[c - 1] for c in remote.item_index_.encode(prompt)}
+        assert len(row.generated) == 5 == len(set(row.generated))  # distinct, asked again
+        assert set(row.generated) <= titles - own
+        assert row.hallucinated == row.duplicates == row.in_prompt == 0
+    allowed = choices_from_payload(first)
+    own = {remote.titles_[c - 1] for c in remote.item_index_.encode(prompts[0])}
+    assert set(allowed) == titles - own - {""} and field in first
+    # a later round of the same prompt no longer offers the answers already given
+    assert len(choices_from_payload(server.received[1])) == len(allowed) - 2
+
+
+def test_an_endpoint_that_ignores_the_constraint_is_an_error(tiny, data, monkeypatch):
+    import llmseqrec.llm._server as server_module
+
+    train, prompts, _, items = data
+    model, tok = load_causal_lm(tiny)
+    monkeypatch.setattr(server_module, "choices_from_payload", lambda request: None)
+    with ChatServer(model, tok, model_name="tiny") as server:  # now ignores every field
+        remote = make(
+            tiny, finetune=False, constrained=True, api_base=server.url, api_model="tiny",
+            api_constraint="grammar", max_workers=1,
+        ).fit(train, item_metadata=items)  # fmt: skip
+        with pytest.raises(ChatAPIError, match="ignored the 'grammar' field"):
+            remote.generate(prompts[:1])
+
+
+def test_the_client_stops_when_the_allowed_answers_run_out(tiny):
+    model, tok = load_causal_lm(tiny)
+    conv = [[{"role": "system", "content": "s"}, {"role": "user", "content": "u"}]]
+    with ChatServer(model, tok) as server:
+        client = ChatCompletionsClient("m", server.url)
+        got = client.generate(
+            conv, n=5, temperature=1.0, max_new_tokens=4, seed=1,
+            choices=[["red hat", "blue shoe"]], choice_field="guided_choice",
+        )  # fmt: skip
+        with pytest.raises(ValueError, match="choices has 2 lists for 1 conversations"):
+            client.generate(conv, choices=[["a"], ["b"]])
+        with pytest.raises(ValueError, match="the choice field must be one of"):
+            client.generate(conv, choices=[["a"]], choice_field="logit_bias")
+    assert sorted(got[0]) == ["blue shoe", "red hat"]
+
+
 def test_beam_decoding_is_for_local_genitem_only(tiny, data):
     train, _, _, items = data
     with pytest.raises(ValueError, match="decoding must be 'sample' or 'beam'"):
@@ -455,15 +515,21 @@ def test_the_title_trie_allows_only_title_paths_and_shares_identical_titles():
     assert trie.depth == 3
 
 
-def test_constrained_is_for_local_genitem_and_genlist_only(tiny, data):
+def test_constrained_is_for_genitem_and_genlist_only(tiny, data):
     train, _, _, items = data
     for params in (
         dict(variant="rank", candidate_model=MostPopular()),
         dict(variant="classify"),
-        dict(api_base="http://localhost:1", api_model="m"),
     ):
         with pytest.raises(ValueError, match="constrained=True decodes catalogue titles"):
             make(tiny, constrained=True, **params).fit(train, item_metadata=items)
+    endpoint = dict(api_base="http://localhost:1", api_model="m", constrained=True)
+    with pytest.raises(ValueError, match="GenList's numbered lines are constrained"):
+        make(tiny, variant="genlist", candidate_model=MostPopular(), **endpoint).fit(
+            train, item_metadata=items
+        )
+    with pytest.raises(ValueError, match="api_constraint must be one of"):
+        make(tiny, api_constraint="logit_bias", **endpoint).fit(train, item_metadata=items)
     # constrained is read at prediction: switched on a fitted Rank model, it is refused too
     ranker = make(tiny, variant="rank", candidate_model=MostPopular(), finetune=False)
     ranker.fit(train, item_metadata=items).set_params(constrained=True)

@@ -9,6 +9,7 @@ server, chat-JSONL export, and a tiny offline causal LM for tests. The recommend
 """
 
 from ._checkpoint import TrainingPaused, checkpoint_progress, finetune_checkpoints
+from ._choices import CHOICE_FIELDS, choice_payload, choices_from_payload
 from ._constrain import TitleListConstraint, TitleTrie
 from ._export import genitem_examples, write_chat_jsonl
 from ._finetune import apply_lora, completion_loss, finetune_causal_lm
@@ -67,5 +68,8 @@ __all__ = [
     "ChatCompletionsClient",
     "ChatAPIError",
     "ChatServer",
+    "CHOICE_FIELDS",
+    "choice_payload",
+    "choices_from_payload",
     "tiny_causal_lm",
 ]

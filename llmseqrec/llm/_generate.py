@@ -10,6 +10,7 @@ from tqdm.auto import tqdm
 
 from ..utils._http import HTTPRequestError, post_json
 from ..utils._random import seeded_torch_rng
+from ._choices import choice_payload
 from ._tokenize import render_prompt
 
 __all__ = ["LocalGenerator", "ChatCompletionsClient", "ChatAPIError"]
@@ -269,10 +270,15 @@ class ChatCompletionsClient:
         self.max_workers, self.max_retries, self.timeout = max_workers, max_retries, timeout
         self.deadline, self.client_options = deadline, client_options
 
-    def _complete(self, messages, n, temperature, top_p, max_tokens, seed) -> list[str]:
+    def _complete(
+        self, messages, n, temperature, top_p, max_tokens, seed, choices=None, choice_field=None
+    ) -> list[str]:
         url = f"{self.api_base}/chat/completions"
         answers: list[str] = []
+        open_choices = None if choices is None else list(dict.fromkeys(choices))
         while len(answers) < n:
+            if open_choices is not None and not open_choices:
+                break  # fewer allowed answers than n: every one of them is in
             payload = {
                 "model": self.model,
                 "messages": messages,
@@ -283,6 +289,8 @@ class ChatCompletionsClient:
             }
             if seed is not None:
                 payload["seed"] = int(seed)
+            if open_choices is not None:
+                payload.update(choice_payload(choice_field, open_choices))
             reply = post_json(
                 url,
                 payload,
@@ -301,8 +309,27 @@ class ChatCompletionsClient:
                 raise ChatAPIError(f"{url} answered without choices[].message.content") from exc
             if not new:
                 raise ChatAPIError(f"{url} answered with no choices")
+            if open_choices is not None:
+                new = self._distinct_allowed(url, new, open_choices, choice_field)
             answers.extend(new)
         return answers[:n]
+
+    @staticmethod
+    def _distinct_allowed(url, new, open_choices, choice_field) -> list[str]:
+        """Keep the first of each answer and close it for the next rounds, so the answers
+        are distinct choices and every round adds at least one."""
+        allowed = set(open_choices)
+        outside = [a for a in new if a not in allowed]
+        if outside:
+            raise ChatAPIError(
+                f"{url} answered {outside[0]!r}, which is not among the allowed answers: the "
+                f"server ignored the {choice_field!r} field (set api_constraint to the field "
+                "it reads, or constrained=False)"
+            )
+        new = list(dict.fromkeys(new))
+        taken = set(new)
+        open_choices[:] = [c for c in open_choices if c not in taken]
+        return new
 
     def generate(
         self,
@@ -313,16 +340,35 @@ class ChatCompletionsClient:
         max_new_tokens: int = 64,
         seed: int | None = None,
         show_progress: bool = False,
+        choices: list[list[str]] | None = None,
+        choice_field: str = "structured_outputs",
     ) -> list[list[str]]:
-        """``n`` answers for each conversation, in input order."""
+        """``n`` answers for each conversation, in input order.
 
-        def one(messages):
-            return self._complete(messages, n, temperature, top_p, max_new_tokens, seed)
+        With ``choices`` (one list of allowed answers per conversation), the server is told
+        them in ``choice_field`` (:data:`llmseqrec.llm.CHOICE_FIELDS`) and each
+        conversation gets ``n`` distinct answers from its list: an answer already given is
+        taken off the list, and the missing ones are asked for again (fewer when the list
+        runs out). An answer outside the list means the server ignored the field: an error.
+        """
+        if choices is not None:
+            if len(choices) != len(conversations):
+                raise ValueError(
+                    f"choices has {len(choices)} lists for {len(conversations)} conversations"
+                )
+            choice_payload(choice_field, ["check"])  # an unknown field fails before any request
+
+        def one(i):
+            allowed = None if choices is None else choices[i]
+            return self._complete(
+                conversations[i], n, temperature, top_p, max_new_tokens, seed, allowed,
+                choice_field,
+            )  # fmt: skip
 
         with ThreadPoolExecutor(max_workers=self.max_workers) as pool:
             return list(
                 tqdm(
-                    pool.map(one, conversations),
+                    pool.map(one, range(len(conversations))),
                     total=len(conversations),
                     desc="generate (API)",
                     disable=not show_progress,

@@ -10,6 +10,8 @@ import threading
 import time
 
 from ..utils._http import JSONServer
+from ._choices import choices_from_payload
+from ._constrain import TitleTrie
 from ._generate import LocalGenerator
 
 __all__ = ["ChatServer"]
@@ -17,6 +19,10 @@ __all__ = ["ChatServer"]
 
 class ChatServer(JSONServer):
     """Serve ``POST /v1/chat/completions`` from a local model.
+
+    A request that lists its allowed answers (``structured_outputs.choice``,
+    ``guided_choice`` or a ``grammar`` of alternatives: :data:`llmseqrec.llm.CHOICE_FIELDS`) is decoded
+    through a token trie of them, as vLLM and llama.cpp's server constrain theirs.
 
     Parameters
     ----------
@@ -54,6 +60,18 @@ class ChatServer(JSONServer):
         self._generate_lock = threading.Lock()  # one generation at a time on the model
         super().__init__({"/v1/chat/completions": self._chat}, host, port, api_key=api_key)
 
+    def _choose(self, messages, choices: list[str], options: dict) -> list[str]:
+        """Answers that are each one of ``choices``, decoded through a token trie of them
+        (as vLLM's ``choice`` or a llama.cpp grammar): the first choice an answer spells."""
+        if not choices:
+            raise ValueError("the allowed answers are empty")
+        trie = TitleTrie(self.generator.tokenizer, choices, self.generator.tokenizer.eos_token_id)
+        options["max_new_tokens"] = max(options["max_new_tokens"], trie.depth)
+        ids = self.generator.generate_ids(
+            [messages], allowed_tokens=lambda i, answer: trie.allowed(answer), **options
+        )[0]
+        return [choices[min(trie.titles_at(answer))] for answer in ids]
+
     def _chat(self, request: dict) -> dict:
         messages = request["messages"]
         if not isinstance(messages, list) or not all("content" in m for m in messages):
@@ -62,15 +80,19 @@ class ChatServer(JSONServer):
         if self.max_n is not None:
             n = min(n, self.max_n)
         self.received.append(request)
+        options = dict(
+            n=n,
+            temperature=float(request.get("temperature", 1.0)),
+            top_p=float(request.get("top_p", 1.0)),
+            max_new_tokens=int(request.get("max_tokens") or 64),
+            seed=request.get("seed"),
+        )
+        choices = choices_from_payload(request)
         with self._generate_lock:
-            texts = self.generator.generate(
-                [messages],
-                n=n,
-                temperature=float(request.get("temperature", 1.0)),
-                top_p=float(request.get("top_p", 1.0)),
-                max_new_tokens=int(request.get("max_tokens") or 64),
-                seed=request.get("seed"),
-            )[0]
+            if choices is None:
+                texts = self.generator.generate([messages], **options)[0]
+            else:
+                texts = self._choose(messages, choices, options)
         return {
             "id": f"chatcmpl-{len(self.received)}",
             "object": "chat.completion",

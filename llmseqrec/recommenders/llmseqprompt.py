@@ -138,8 +138,12 @@ class LLMSeqPrompt(Recommender):
         excluded during decoding, not after. Titles that tokenise identically: a GenItem
         answer takes the first of their items not yet used (internal item order, as an
         exact title maps); a GenList line names all of them, the most popular in training
-        first (then internal item order). The local model only (an OpenAI-compatible
-        endpoint keeps the nearest-title mapping); GenItem and GenList only.
+        first (then internal item order). GenItem and GenList with the local model;
+        GenItem also through an endpoint that constrains decoding (``api_constraint``):
+        each request carries the allowed titles (the catalogue's, the prompt's own
+        items' excluded) and an answer's title is taken off the list before the
+        missing answers are asked for again, so the ``n_samples`` answers are distinct
+        titles; an answer outside the list is an error (the server ignored the field).
     decoding : {"sample", "beam"}, default="sample"
         GenItem's answers: ``n_samples`` sampled at ``temperature`` (the paper), or the
         ``n_samples`` best beams of a beam search of that width, best first (beyond the
@@ -188,6 +192,13 @@ class LLMSeqPrompt(Recommender):
         OpenAI ``organization`` and ``project``, or an Azure OpenAI resource
         (``azure_endpoint``, ``api_version``, ``deployment``; ``api_model`` is the
         deployment by default): :class:`llmseqrec.utils.ClientOptions`.
+    api_constraint : {"structured_outputs", "guided_choice", "grammar"}, default="structured_outputs"
+        With ``constrained=True`` and ``api_base``: the request field that tells the
+        server the allowed titles. ``"structured_outputs"``: vLLM >= 0.12
+        (``{"structured_outputs": {"choice": [...]}}``); ``"guided_choice"``: vLLM before
+        0.12; ``"grammar"``: llama.cpp's server (a GBNF alternation of the titles).
+        OpenAI's hosted API has none (:mod:`llmseqrec.llm._choices`); use
+        ``constrained=False`` there.
     device : str, optional
         Default CUDA when available (bf16 where supported), else CPU.
     show_progress : bool, default=True
@@ -260,6 +271,9 @@ class LLMSeqPrompt(Recommender):
         api_max_retries: int = 5,
         api_deadline: float | None = None,
         api_client_options: dict | None = None,
+        api_constraint: Literal["structured_outputs", "guided_choice", "grammar"] = (
+            "structured_outputs"
+        ),
         device: str | None = None,
         show_progress: bool = True,
         exclude_seen: bool = True,
@@ -315,6 +329,7 @@ class LLMSeqPrompt(Recommender):
         self.api_max_retries = api_max_retries
         self.api_deadline = api_deadline
         self.api_client_options = api_client_options
+        self.api_constraint = api_constraint
         self.device = device
         self.show_progress = show_progress
         self.exclude_seen = exclude_seen
@@ -379,14 +394,25 @@ class LLMSeqPrompt(Recommender):
                 "decoding='beam' searches GenItem answers with the local model; got "
                 f"variant={self.variant!r}, api_base={self.api_base!r}"
             )
-        if self.constrained and (
-            self.variant not in ("genitem", "genlist") or self.api_base is not None
-        ):
+        if self.constrained and self.variant not in ("genitem", "genlist"):
             raise ValueError(
-                "constrained=True decodes catalogue titles with the local model for "
-                "variant='genitem' or 'genlist'; got "
-                f"variant={self.variant!r}, api_base={self.api_base!r}"
+                "constrained=True decodes catalogue titles for variant='genitem' or "
+                f"'genlist'; got variant={self.variant!r}"
             )
+        if self.constrained and self.api_base is not None:
+            from ..llm import CHOICE_FIELDS
+
+            if self.variant != "genitem":
+                raise ValueError(
+                    "constrained=True with api_base constrains GenItem answers (the server "
+                    "is sent the allowed titles); GenList's numbered lines are constrained "
+                    f"with the local model only; got variant={self.variant!r}"
+                )
+            constraint = getattr(self, "api_constraint", "structured_outputs")
+            if constraint not in CHOICE_FIELDS:
+                raise ValueError(
+                    f"api_constraint must be one of {CHOICE_FIELDS}, got {constraint!r}"
+                )
 
     def _templates(self):
         from ..llm import PAPER_TEMPLATES
@@ -603,7 +629,13 @@ class LLMSeqPrompt(Recommender):
         if constrained and self.variant == "genlist":
             return self._generate_title_lists(sequences, convs, seed)
         constraint, max_new = {}, self._max_new_tokens
-        if constrained:
+        if constrained and self.api_base is not None:
+            constraint["choices"] = self._allowed_titles(sequences)
+            constraint["choice_field"] = getattr(self, "api_constraint", "structured_outputs")
+            # The server's tokens are unknown; a title never takes more than its UTF-8
+            # bytes (plus the end of the turn).
+            max_new = max(max_new, max(len(t.encode()) for t in self.titles_ if t) + 1)
+        elif constrained:
             trie = self._title_trie()
             banned = [{int(c) - 1 for c in s} for s in sequences]
             constraint["allowed_tokens"] = lambda i, ids: trie.allowed(ids, banned[i])
@@ -634,6 +666,16 @@ class LLMSeqPrompt(Recommender):
             codes.append(got)
             stats.append(st)
         return names, codes, stats
+
+    def _allowed_titles(self, sequences) -> list[list[str]]:
+        """For the endpoint: each prompt's allowed answers, the catalogue's distinct titles
+        but its own items' (as the local trie bans them)."""
+        titles = list(dict.fromkeys(t for t in self.titles_ if t))
+        out = []
+        for s in sequences:
+            own = {self.titles_[int(c) - 1] for c in s}
+            out.append([t for t in titles if t not in own])
+        return out
 
     def _title_trie(self):
         """The catalogue's title trie for constrained decoding (built once per model)."""

@@ -1,0 +1,67 @@
+"""Telling an OpenAI-compatible server which answers it may write (constrained GenItem).
+
+Servers that constrain decoding take the allowed answers in different request fields:
+
+- ``"structured_outputs"``: vLLM >= 0.12, ``{"structured_outputs": {"choice": [...]}}``;
+- ``"guided_choice"``: vLLM before 0.12 (and servers that copied its API),
+  ``{"guided_choice": [...]}``;
+- ``"grammar"``: llama.cpp's server, a GBNF grammar ``root ::= "a" | "b" | ...``.
+
+OpenAI's own API has no such field (``logit_bias`` raises or lowers single tokens for the
+whole answer and cannot follow a title token by token).
+"""
+
+from __future__ import annotations
+
+import json
+import re
+
+__all__ = ["CHOICE_FIELDS", "choice_payload", "choices_from_payload"]
+
+#: Request fields that carry the allowed answers (see the module's docstring).
+CHOICE_FIELDS = ("structured_outputs", "guided_choice", "grammar")
+
+_GBNF_LITERAL = re.compile(r'"((?:[^"\\]|\\.)*)"')
+
+
+def _gbnf(choices: list[str]) -> str:
+    # JSON's string escapes (\" \\ \n \t \uXXXX) are GBNF's too.
+    return "root ::= " + " | ".join(json.dumps(c, ensure_ascii=False) for c in choices)
+
+
+def choice_payload(field: str, choices: list[str]) -> dict:
+    """The request fields that restrict the answer to one of ``choices``.
+
+    >>> choice_payload("guided_choice", ["Red Lipstick", "Blue"])
+    {'guided_choice': ['Red Lipstick', 'Blue']}
+    >>> choice_payload("grammar", ['Say "hi"', "x"])["grammar"]
+    'root ::= "Say \\\\"hi\\\\"" | "x"'
+    """
+    if field not in CHOICE_FIELDS:
+        raise ValueError(f"the choice field must be one of {CHOICE_FIELDS}, got {field!r}")
+    if not choices:
+        raise ValueError("no answer is allowed: choices is empty")
+    if field == "structured_outputs":
+        return {"structured_outputs": {"choice": list(choices)}}
+    if field == "guided_choice":
+        return {"guided_choice": list(choices)}
+    return {"grammar": _gbnf(choices)}
+
+
+def choices_from_payload(request: dict) -> list[str] | None:
+    """The allowed answers a request carries in any of :data:`CHOICE_FIELDS`, else ``None``
+    (what a constraining server reads; the grammar only in :func:`choice_payload`'s form).
+
+    >>> choices_from_payload(choice_payload("grammar", ['Say "hi"', "a | b"]))
+    ['Say "hi"', 'a | b']
+    """
+    structured = request.get("structured_outputs")
+    if isinstance(structured, dict) and structured.get("choice") is not None:
+        return [str(c) for c in structured["choice"]]
+    if request.get("guided_choice") is not None:
+        return [str(c) for c in request["guided_choice"]]
+    grammar = request.get("grammar")
+    if grammar is not None:
+        body = str(grammar).split("::=", 1)[-1]
+        return [json.loads(f'"{m}"') for m in _GBNF_LITERAL.findall(body)]
+    return None
