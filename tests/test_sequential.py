@@ -165,6 +165,34 @@ def _tiny(cls, **params):
     return cls(**{**base, **params})
 
 
+@pytest.mark.parametrize("cls", [SASRec, GRU4Rec, BERT4Rec])
+def test_decay_to_init_anchors_the_item_table_of_every_model(cls):
+    train, prompts, _, items = synthetic_data("str")
+    rng = np.random.default_rng(0)
+    vectors = {i: rng.normal(size=12) for i in items.index}
+    text = dict(item_embeddings=vectors, reduction="pca", weight_decay=0.5)
+    fits = {
+        flag: _tiny(cls, decay_to_init=flag, **text).fit(train, item_metadata=items)
+        for flag in (False, True)
+    }
+    names = fits[True]._item_table_names(fits[True].module_)
+    assert names == ("item_embedding.table.weight",)
+    scores = {flag: m.predict_scores(prompts[:5]) for flag, m in fits.items()}
+    assert not np.allclose(scores[False], scores[True])  # the decay went elsewhere
+    # the anchored table stays nearer its text start than the one decayed toward zero
+    init = _tiny(cls, **text, epochs=1, learning_rate=1e-12).fit(train, item_metadata=items)
+    start = init.module_.item_embedding.item_matrix().detach()
+    gap = {
+        flag: float((m.module_.item_embedding.item_matrix().detach() - start).norm())
+        for flag, m in fits.items()
+    }
+    assert gap[True] < gap[False]
+    dual = _tiny(cls, decay_to_init=True, dual_view=True, **text).fit(train, item_metadata=items)
+    assert dual._item_table_names(dual.module_) == ("item_embedding.ids.table.weight",)
+    with pytest.raises(ValueError, match="decay_to_init must be True or False"):
+        _tiny(cls, decay_to_init="yes").fit(train)
+
+
 def test_llm_initialisation_sets_the_table_and_permutation_permutes():
     train, _, _, items = synthetic_data("str")
     rng = np.random.default_rng(0)

@@ -184,6 +184,38 @@ def test_ema_decay_without_validation_ends_on_the_average_and_none_changes_nothi
     assert not torch.allclose(plain, averaged)
 
 
+def _table_run(weight_decay, decay_to_init=(), steps=5):
+    """An embedding whose loss reads row 0 only: rows 1-3 get zero gradients."""
+    table = torch.nn.Embedding(4, 2)
+    with torch.no_grad():
+        table.weight.copy_(torch.arange(8.0).view(4, 2) + 1.0)
+    start = table.weight.detach().clone()
+    train_module(
+        table, lambda epoch: [None] * steps, lambda m, b: ((m.weight[0] - 10.0) ** 2).sum(),
+        None,
+        TrainConfig(epochs=1, lr=0.1, weight_decay=weight_decay, show_progress=False,
+                    decay_to_init=decay_to_init),
+    )  # fmt: skip
+    return start, table.weight.detach()
+
+
+def test_decay_to_init_pulls_toward_the_start_instead_of_zero():
+    start, plain = _table_run(0.5)
+    # AdamW: rows without gradient shrink by (1 - lr * wd) per step, toward zero
+    torch.testing.assert_close(plain[1:], start[1:] * (1 - 0.1 * 0.5) ** 5)
+    _, anchored = _table_run(0.5, decay_to_init=("weight",))
+    torch.testing.assert_close(anchored[1:], start[1:])  # at their start: nothing pulls
+    _, free = _table_run(0.0)
+    # the trained row moves toward its target, held back toward its start, not toward 0
+    d = lambda w: float((w[0] - start[0]).norm())  # noqa: E731
+    assert 0 < d(anchored) < d(free)
+    assert float(anchored[0].norm()) > float(plain[0].norm())
+    _, no_decay = _table_run(0.0, decay_to_init=("weight",))
+    torch.testing.assert_close(no_decay, free)  # no weight decay: nothing to redirect
+    with pytest.raises(ValueError, match="decay_to_init names no trainable parameter"):
+        _table_run(0.5, decay_to_init=("table.weight",))
+
+
 def test_val_smoothing_counts_patience_on_the_smoothed_score():
     # raw: a dip at epoch 3 then recovery; patience 1 stops raw at epoch 3, smoothed goes on
     scores = [0.10, 0.20, 0.15, 0.25, 0.30, 0.10, 0.10, 0.10]

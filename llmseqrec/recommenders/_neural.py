@@ -97,9 +97,23 @@ class NeuralSequentialRecommender(Recommender):
             )
             raise ValueError(f"{name} must be a finite number {bound}, got {value!r}")
 
+    @staticmethod
+    def _item_table_names(module) -> tuple[str, ...]:
+        """The trainable item tables' parameter names (the id table; in the dual view its
+        id rows, not the adapter)."""
+        return tuple(
+            name
+            for name, p in module.named_parameters()
+            if p.requires_grad
+            and name.startswith("item_embedding.")
+            and name.endswith("table.weight")
+        )
+
     def _check_params(self):
         self._check_number("learning_rate", 0, low_open=True)
         self._check_number("weight_decay", 0)
+        if not isinstance(self.decay_to_init, (bool, np.bool_)):
+            raise ValueError(f"decay_to_init must be True or False, got {self.decay_to_init!r}")
         self._check_number("val_frac", 0, high=1)
         if self.clip_norm is not None:
             self._check_number("clip_norm", 0, low_open=True)
@@ -376,6 +390,7 @@ class NeuralSequentialRecommender(Recommender):
             batch_weight=lambda b: float((b[1] != 0).sum()),  # the loss: a mean over targets
             val_smoothing=int(self.val_smoothing), ema_decay=self.ema_decay,
             total_steps=self.epochs * steps_per_epoch,  # a refit keeps the first run's schedule
+            decay_to_init=self._item_table_names(module) if self.decay_to_init else (),
         )  # fmt: skip
         history = train_module(
             module, batches, lambda mod, b: self._loss(mod, b, gen, log_q), validate, config

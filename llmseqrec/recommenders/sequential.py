@@ -35,6 +35,13 @@ _COMMON_DOC = """
         linear); with early stopping the decay is cut where training stops.
     weight_decay : float, default=0.0
         AdamW weight decay (not applied to biases and LayerNorms).
+    decay_to_init : bool, default=False
+        Weight decay pulls the item table toward its initial rows instead of toward zero
+        (L2-SP, Li et al., ICML 2018). With a text-initialised table (the LLM2 models)
+        the decay then keeps what the text says about items that training rarely
+        reaches, instead of erasing it: AdamW shrinks every row by ``1 - lr *
+        weight_decay`` per step, e.g. to 4% of its start after 4,900 steps at lr 0.0072
+        and weight decay 0.089. No effect without ``weight_decay``.
     clip_norm : float or None, default=None
         Gradient-norm clipping.
     patience : int, default={patience}
@@ -178,7 +185,7 @@ class SASRec(NeuralSequentialRecommender):
 
     def __init__(
         self, n_layers: int = 2, n_heads: int = 2, emb_dim: int = 64, max_prompt_items: int = 20, dropout: float = 0.2, attention_dropout: float = 0.0, epochs: int = 40, batch_size: int = 256, learning_rate: float = 1e-3,
-        warmup_steps: int = 0, lr_decay: Literal["none", "cosine", "linear"] = "none", weight_decay: float = 0.0, clip_norm: float | None = None, patience: int | None = 10, val_smoothing: int = 1, ema_decay: float | None = None, val_frac: float = 0.1, val_max_sessions: int | None = 500, val_split: Literal["random", "temporal"] = "random", refit: bool = False, loss: Literal["softmax", "sampled_softmax", "gbce"] = "softmax", n_negatives: int = 256, negative_sampling: Literal["uniform", "popularity"] = "uniform", gbce_t: float = 0.75, head: Literal["projection", "linear", "dot"] = "dot", training_examples: Literal["positions", "prefixes"] = "positions",
+        warmup_steps: int = 0, lr_decay: Literal["none", "cosine", "linear"] = "none", weight_decay: float = 0.0, decay_to_init: bool = False, clip_norm: float | None = None, patience: int | None = 10, val_smoothing: int = 1, ema_decay: float | None = None, val_frac: float = 0.1, val_max_sessions: int | None = 500, val_split: Literal["random", "temporal"] = "random", refit: bool = False, loss: Literal["softmax", "sampled_softmax", "gbce"] = "softmax", n_negatives: int = 256, negative_sampling: Literal["uniform", "popularity"] = "uniform", gbce_t: float = 0.75, head: Literal["projection", "linear", "dot"] = "dot", training_examples: Literal["positions", "prefixes"] = "positions",
         position_origin: Literal["last", "first"] = "first", block: Literal["pre_ln", "post_ln", "ligr"] = "post_ln", ffn_scale: int = 4, activation: Literal["relu", "gelu", "swiglu"] = "gelu", init: Literal["xavier", "normal"] = "normal", item_embeddings: ItemEmbeddingsLike | None = None, reduction: Literal["pca", "lda", "random", "autoencoder"] = "pca", class_column: str | None = None, freeze_text: bool = False, dual_view: bool = False, permute_embeddings: bool = False, device: str | None = None,
         mixed_precision: bool | Literal["auto"] = "auto", show_progress: bool = True, exclude_seen: bool = True, handle_unknown: Literal["ignore", "error"] = "ignore", random_state: int | np.random.Generator | np.random.RandomState | None = None, **deprecated: object,
     ) -> None:  # fmt: skip
@@ -290,7 +297,7 @@ class BERT4Rec(NeuralSequentialRecommender):
     def __init__(
         self, n_layers: int = 2, n_heads: int = 2, mask_prob: float = 0.2, n_masked_copies: int = 5, last_item_copy: bool = True, embedding_norm: bool = True,
         embedding_dropout: bool = True, emb_dim: int = 64, max_prompt_items: int = 20, dropout: float = 0.2, epochs: int = 50,
-        batch_size: int = 128, learning_rate: float = 1e-3, warmup_steps: int = 0, lr_decay: Literal["none", "cosine", "linear"] = "none", weight_decay: float = 0.0, clip_norm: float | None = None, patience: int | None = 3, val_smoothing: int = 1, ema_decay: float | None = None, val_frac: float = 0.1, val_max_sessions: int | None = 500, val_split: Literal["random", "temporal"] = "random", refit: bool = False,
+        batch_size: int = 128, learning_rate: float = 1e-3, warmup_steps: int = 0, lr_decay: Literal["none", "cosine", "linear"] = "none", weight_decay: float = 0.0, decay_to_init: bool = False, clip_norm: float | None = None, patience: int | None = 3, val_smoothing: int = 1, ema_decay: float | None = None, val_frac: float = 0.1, val_max_sessions: int | None = 500, val_split: Literal["random", "temporal"] = "random", refit: bool = False,
         loss: Literal["softmax", "sampled_softmax", "gbce"] = "softmax", n_negatives: int = 256, negative_sampling: Literal["uniform", "popularity"] = "uniform", gbce_t: float = 0.75, head: Literal["projection", "linear", "dot"] = "projection", item_embeddings: ItemEmbeddingsLike | None = None, reduction: Literal["pca", "lda", "random", "autoencoder"] = "pca", class_column: str | None = None, freeze_text: bool = False, dual_view: bool = False,
         permute_embeddings: bool = False, device: str | None = None, mixed_precision: bool | Literal["auto"] = "auto", show_progress: bool = True, exclude_seen: bool = True,
         handle_unknown: Literal["ignore", "error"] = "ignore", random_state: int | np.random.Generator | np.random.RandomState | None = None, **deprecated: object,
@@ -386,7 +393,7 @@ class GRU4Rec(NeuralSequentialRecommender):
     )
 
     def __init__(
-        self, hidden_dim: int = 100, emb_dim: int = 64, max_prompt_items: int = 20, dropout: float = 0.2, epochs: int = 50, batch_size: int = 128, learning_rate: float = 1e-3, warmup_steps: int = 0, lr_decay: Literal["none", "cosine", "linear"] = "none", weight_decay: float = 0.0,
+        self, hidden_dim: int = 100, emb_dim: int = 64, max_prompt_items: int = 20, dropout: float = 0.2, epochs: int = 50, batch_size: int = 128, learning_rate: float = 1e-3, warmup_steps: int = 0, lr_decay: Literal["none", "cosine", "linear"] = "none", weight_decay: float = 0.0, decay_to_init: bool = False,
         clip_norm: float | None = None, patience: int | None = 3, val_smoothing: int = 1, ema_decay: float | None = None, val_frac: float = 0.1, val_max_sessions: int | None = 500, val_split: Literal["random", "temporal"] = "random", refit: bool = False, loss: Literal["softmax", "sampled_softmax", "gbce"] = "softmax", n_negatives: int = 256, negative_sampling: Literal["uniform", "popularity"] = "uniform", gbce_t: float = 0.75, head: Literal["projection", "linear", "dot"] = "projection", training_examples: Literal["positions", "prefixes"] = "positions",
         item_embeddings: ItemEmbeddingsLike | None = None, reduction: Literal["pca", "lda", "random", "autoencoder"] = "pca", class_column: str | None = None, freeze_text: bool = False, dual_view: bool = False, permute_embeddings: bool = False, device: str | None = None,
         mixed_precision: bool | Literal["auto"] = "auto", show_progress: bool = True, exclude_seen: bool = True, handle_unknown: Literal["ignore", "error"] = "ignore", random_state: int | np.random.Generator | np.random.RandomState | None = None, **deprecated: object,
@@ -439,7 +446,7 @@ class LLM2SASRec(SASRec):
 
     def __init__(
         self, n_layers: int = 2, n_heads: int = 2, emb_dim: int = 64, max_prompt_items: int = 20, dropout: float = 0.2, attention_dropout: float = 0.0, epochs: int = 40, batch_size: int = 256, learning_rate: float = 1e-3,
-        warmup_steps: int = 0, lr_decay: Literal["none", "cosine", "linear"] = "none", weight_decay: float = 0.0, clip_norm: float | None = None, patience: int | None = 10, val_smoothing: int = 1, ema_decay: float | None = None, val_frac: float = 0.1, val_max_sessions: int | None = 500, val_split: Literal["random", "temporal"] = "random", refit: bool = False, loss: Literal["softmax", "sampled_softmax", "gbce"] = "softmax", n_negatives: int = 256, negative_sampling: Literal["uniform", "popularity"] = "uniform", gbce_t: float = 0.75, head: Literal["projection", "linear", "dot"] = "dot", training_examples: Literal["positions", "prefixes"] = "positions",
+        warmup_steps: int = 0, lr_decay: Literal["none", "cosine", "linear"] = "none", weight_decay: float = 0.0, decay_to_init: bool = False, clip_norm: float | None = None, patience: int | None = 10, val_smoothing: int = 1, ema_decay: float | None = None, val_frac: float = 0.1, val_max_sessions: int | None = 500, val_split: Literal["random", "temporal"] = "random", refit: bool = False, loss: Literal["softmax", "sampled_softmax", "gbce"] = "softmax", n_negatives: int = 256, negative_sampling: Literal["uniform", "popularity"] = "uniform", gbce_t: float = 0.75, head: Literal["projection", "linear", "dot"] = "dot", training_examples: Literal["positions", "prefixes"] = "positions",
         position_origin: Literal["last", "first"] = "first", block: Literal["pre_ln", "post_ln", "ligr"] = "post_ln", ffn_scale: int = 4, activation: Literal["relu", "gelu", "swiglu"] = "gelu", init: Literal["xavier", "normal"] = "normal", item_embeddings: ItemEmbeddingsLike | None = "default", reduction: Literal["pca", "lda", "random", "autoencoder"] = "pca", class_column: str | None = None, freeze_text: bool = False, dual_view: bool = False, permute_embeddings: bool = False, device: str | None = None,
         mixed_precision: bool | Literal["auto"] = "auto", show_progress: bool = True, exclude_seen: bool = True, handle_unknown: Literal["ignore", "error"] = "ignore", random_state: int | np.random.Generator | np.random.RandomState | None = None, **deprecated: object,
     ) -> None:  # fmt: skip
@@ -463,7 +470,7 @@ class LLM2BERT4Rec(BERT4Rec):
     def __init__(
         self, n_layers: int = 2, n_heads: int = 2, mask_prob: float = 0.2, n_masked_copies: int = 5, last_item_copy: bool = True, embedding_norm: bool = True,
         embedding_dropout: bool = True, emb_dim: int = 64, max_prompt_items: int = 20, dropout: float = 0.2, epochs: int = 50,
-        batch_size: int = 128, learning_rate: float = 1e-3, warmup_steps: int = 0, lr_decay: Literal["none", "cosine", "linear"] = "none", weight_decay: float = 0.0, clip_norm: float | None = None, patience: int | None = 3, val_smoothing: int = 1, ema_decay: float | None = None, val_frac: float = 0.1, val_max_sessions: int | None = 500, val_split: Literal["random", "temporal"] = "random", refit: bool = False,
+        batch_size: int = 128, learning_rate: float = 1e-3, warmup_steps: int = 0, lr_decay: Literal["none", "cosine", "linear"] = "none", weight_decay: float = 0.0, decay_to_init: bool = False, clip_norm: float | None = None, patience: int | None = 3, val_smoothing: int = 1, ema_decay: float | None = None, val_frac: float = 0.1, val_max_sessions: int | None = 500, val_split: Literal["random", "temporal"] = "random", refit: bool = False,
         loss: Literal["softmax", "sampled_softmax", "gbce"] = "softmax", n_negatives: int = 256, negative_sampling: Literal["uniform", "popularity"] = "uniform", gbce_t: float = 0.75, head: Literal["projection", "linear", "dot"] = "projection", item_embeddings: ItemEmbeddingsLike | None = "default", reduction: Literal["pca", "lda", "random", "autoencoder"] = "pca", class_column: str | None = None, freeze_text: bool = False, dual_view: bool = False,
         permute_embeddings: bool = False, device: str | None = None, mixed_precision: bool | Literal["auto"] = "auto", show_progress: bool = True, exclude_seen: bool = True,
         handle_unknown: Literal["ignore", "error"] = "ignore", random_state: int | np.random.Generator | np.random.RandomState | None = None, **deprecated: object,
@@ -484,7 +491,7 @@ class LLM2GRU4Rec(GRU4Rec):
     """
 
     def __init__(
-        self, hidden_dim: int = 100, emb_dim: int = 64, max_prompt_items: int = 20, dropout: float = 0.2, epochs: int = 50, batch_size: int = 128, learning_rate: float = 1e-3, warmup_steps: int = 0, lr_decay: Literal["none", "cosine", "linear"] = "none", weight_decay: float = 0.0,
+        self, hidden_dim: int = 100, emb_dim: int = 64, max_prompt_items: int = 20, dropout: float = 0.2, epochs: int = 50, batch_size: int = 128, learning_rate: float = 1e-3, warmup_steps: int = 0, lr_decay: Literal["none", "cosine", "linear"] = "none", weight_decay: float = 0.0, decay_to_init: bool = False,
         clip_norm: float | None = None, patience: int | None = 3, val_smoothing: int = 1, ema_decay: float | None = None, val_frac: float = 0.1, val_max_sessions: int | None = 500, val_split: Literal["random", "temporal"] = "random", refit: bool = False, loss: Literal["softmax", "sampled_softmax", "gbce"] = "softmax", n_negatives: int = 256, negative_sampling: Literal["uniform", "popularity"] = "uniform", gbce_t: float = 0.75, head: Literal["projection", "linear", "dot"] = "projection", training_examples: Literal["positions", "prefixes"] = "positions",
         item_embeddings: ItemEmbeddingsLike | None = "default", reduction: Literal["pca", "lda", "random", "autoencoder"] = "pca", class_column: str | None = None, freeze_text: bool = False, dual_view: bool = False, permute_embeddings: bool = False, device: str | None = None,
         mixed_precision: bool | Literal["auto"] = "auto", show_progress: bool = True, exclude_seen: bool = True, handle_unknown: Literal["ignore", "error"] = "ignore", random_state: int | np.random.Generator | np.random.RandomState | None = None, **deprecated: object,

@@ -64,6 +64,10 @@ class TrainConfig:
     #: optimizer step with this decay (0 < decay < 1; ``None``: off). Validation, early
     #: stopping and the weights kept use the average, not the last step's weights.
     ema_decay: float | None = None
+    #: Names of parameters whose weight decay pulls them toward their values at the start
+    #: of training instead of toward zero (L2-SP, Li et al., ICML 2018): decoupled as
+    #: AdamW's, ``p -= lr * weight_decay * (p - p_start)`` after each optimizer step.
+    decay_to_init: tuple[str, ...] = ()
     #: Batches each epoch yields, when known: the batch progress bar's total and ETA.
     batches_per_epoch: int | None = None
     #: ``validate`` returns minus a loss (higher is better): progress shows the loss itself.
@@ -155,10 +159,21 @@ def train_module(
         in eval mode. ``None`` trains for ``epochs`` epochs.
     config : TrainConfig
     """
-    decay, no_decay = [], []
+    decay, no_decay, anchored = [], [], []
+    to_init = set(config.decay_to_init)
     for name, p in module.named_parameters():
-        if p.requires_grad:
+        if not p.requires_grad:
+            continue
+        if name in to_init:
+            no_decay.append(p)  # decayed toward its start by _decay_to_start instead
+            anchored.append(p)
+        else:
             (no_decay if p.ndim < 2 or "ln" in name or "norm" in name else decay).append(p)
+    trainable_names = {n for n, p in module.named_parameters() if p.requires_grad}
+    if to_init - trainable_names:
+        raise ValueError(
+            f"decay_to_init names no trainable parameter: {sorted(to_init - trainable_names)}"
+        )
     optimizer = torch.optim.AdamW(
         [
             {"params": decay, "weight_decay": config.weight_decay},
@@ -188,6 +203,7 @@ def train_module(
     group = _process_group(config.distributed)
     if group is not None:
         _same_start(trainable)
+    starts = [p.detach().clone() for p in anchored]  # (after the ranks agree on them)
     if config.ema_decay is not None and not 0.0 < config.ema_decay < 1.0:
         raise ValueError(f"ema_decay must be in (0, 1) or None, got {config.ema_decay!r}")
     average = _WeightAverage(trainable, config.ema_decay) if config.ema_decay else None
@@ -199,6 +215,10 @@ def train_module(
             _average_gradients(trainable, weight)
         lr = optimizer.param_groups[0]["lr"]
         _step(optimizer, scaler, trainable, config.clip_norm, scheduler)
+        if anchored and config.weight_decay:
+            with torch.no_grad():  # p -= lr * wd * (p - start)
+                for p, start in zip(anchored, starts):
+                    p.lerp_(start, lr * config.weight_decay)
         history.optimizer_steps += 1
         if average is not None:
             average.update()
@@ -288,7 +308,7 @@ def train_module(
                     p.copy_(best_state[name])
     module.eval()
     # Drop the weights copy and the optimizer state (optimizer_step's closure holds them).
-    best_state = optimizer = scheduler = None
+    best_state = optimizer = scheduler = starts = None
     # What the batches' activations freed stays with the process (glibc's heap): give it back.
     release_freed_memory()
     return TrainHistory(**asdict(history))
