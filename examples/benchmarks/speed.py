@@ -315,26 +315,26 @@ def main(argv=None) -> None:
         data = load_beauty(args.data_dir)
         split = temporal_split(data.interactions)
         rate = matmul_gflops()
-        stages = {}
-        if "train" in args.stages:
-            stages.update(stage_train(split, rate, max_busy))
-        if "predict" in args.stages:
-            stages.update(stage_predict(split, data.items, rate, max_busy, args.repeats))
-        if "evaluate" in args.stages:
-            stages.update(stage_evaluate(split, max_busy, args.repeats))
-        if "peers" in args.stages:
-            stages.update(stage_peers(args.data_dir, max_busy))
-        if "llmseqprompt" in args.stages:
-            stages.update(stage_llmseqprompt(split, data.items, rate, max_busy))
+        runs = {
+            "train": lambda: stage_train(split, rate, max_busy),
+            "predict": lambda: stage_predict(split, data.items, rate, max_busy, args.repeats),
+            "evaluate": lambda: stage_evaluate(split, max_busy, args.repeats),
+            "peers": lambda: stage_peers(args.data_dir, max_busy),
+            "llmseqprompt": lambda: stage_llmseqprompt(split, data.items, rate, max_busy),
+        }
         payload = {
             "date": date.today().isoformat(),
             "machine": machine_info(),
             "matmul_gflops": rate,
             "command": "python examples/benchmarks/speed.py " + " ".join(argv or sys.argv[1:]),
-            "stages": stages,
+            "stages": {},
         }
         out.parent.mkdir(parents=True, exist_ok=True)
-        out.write_text(json.dumps(payload, indent=1) + "\n")
+        for name in (n for n in STAGES if n in args.stages):
+            payload["stages"].update(runs[name]())
+            # written after every stage: a stage that fails late keeps the earlier ones
+            payload["complete"] = name == [n for n in STAGES if n in args.stages][-1]
+            out.write_text(json.dumps(payload, indent=1) + "\n")
         print(json.dumps(payload["stages"], indent=1))
     if out.resolve() == RESULTS.resolve():
         report(json.loads(out.read_text()))
