@@ -428,31 +428,38 @@ def test_constrained_beam_genitem_gives_distinct_titles_best_first(tiny, data):
 
 
 @pytest.mark.parametrize("field", ["structured_outputs", "guided_choice", "grammar"])
-def test_constrained_genitem_through_an_endpoint_writes_distinct_catalogue_titles(
-    tiny, data, field
-):
+def test_constrained_genitem_through_an_endpoint_writes_only_catalogue_titles(tiny, data, field):
     """The server is sent the allowed titles (the prompt's own excluded) in the field it
-    reads; ChatServer decodes through a trie of them, as vLLM and llama.cpp's server do."""
+    reads; ChatServer decodes through a trie of them, as vLLM and llama.cpp's server do,
+    so the answers are those of the local constrained model with the same seed."""
     train, prompts, _, items = data
     model, tok = load_causal_lm(tiny)
+    common = dict(finetune=False, n_samples=5, temperature=1.0, constrained=True)
+    local = make(tiny, generation_batch_size=1, **common).fit(train, item_metadata=items)
     with ChatServer(model, tok, model_name="tiny", max_n=2) as server:
         remote = make(
-            tiny, finetune=False, n_samples=5, temperature=1.0, constrained=True,
-            api_base=server.url, api_model="tiny", api_constraint=field, max_workers=1,
+            tiny, api_base=server.url, api_model="tiny", api_constraint=field, max_workers=1,
+            **common,
         ).fit(train, item_metadata=items)  # fmt: skip
         out = remote.generate(prompts[:4])
-        first = server.received[0]
+        first = server.received[:3]  # 5 samples, at most 2 a request: 3 requests a prompt
     titles = set(remote.titles_)
     for prompt, row in zip(prompts[:4], out.itertuples()):
         own = {remote.titles_[c - 1] for c in remote.item_index_.encode(prompt)}
-        assert len(row.generated) == 5 == len(set(row.generated))  # distinct, asked again
-        assert set(row.generated) <= titles - own
-        assert row.hallucinated == row.duplicates == row.in_prompt == 0
-    allowed = choices_from_payload(first)
+        assert row.generated and set(row.generated) <= titles - own
+        assert row.hallucinated == row.in_prompt == 0
+    allowed = choices_from_payload(first[0])
     own = {remote.titles_[c - 1] for c in remote.item_index_.encode(prompts[0])}
-    assert set(allowed) == titles - own - {""} and field in first
-    # a later round of the same prompt no longer offers the answers already given
-    assert len(choices_from_payload(server.received[1])) == len(allowed) - 2
+    assert set(allowed) == titles - own - {""} and field in first[0]
+    assert [r["n"] for r in first] == [5, 3, 1]
+    assert all(choices_from_payload(r) == allowed for r in first)
+    # one request of all 5 samples: the local constrained model's answers, sample for sample
+    with ChatServer(model, tok, model_name="tiny") as server:
+        remote.set_params(api_base=server.url)
+        assert (
+            remote.generate(prompts[:4])["generated"].tolist()
+            == local.generate(prompts[:4])["generated"].tolist()
+        )
 
 
 def test_an_endpoint_that_ignores_the_constraint_is_an_error(tiny, data, monkeypatch):
@@ -470,20 +477,23 @@ def test_an_endpoint_that_ignores_the_constraint_is_an_error(tiny, data, monkeyp
             remote.generate(prompts[:1])
 
 
-def test_the_client_stops_when_the_allowed_answers_run_out(tiny):
+def test_the_client_checks_its_allowed_answers(tiny):
     model, tok = load_causal_lm(tiny)
     conv = [[{"role": "system", "content": "s"}, {"role": "user", "content": "u"}]]
     with ChatServer(model, tok) as server:
         client = ChatCompletionsClient("m", server.url)
         got = client.generate(
             conv, n=5, temperature=1.0, max_new_tokens=4, seed=1,
-            choices=[["red hat", "blue shoe"]], choice_field="guided_choice",
+            choices=[["red hat", "blue shoe", "red hat"]], choice_field="guided_choice",
         )  # fmt: skip
+        assert server.received[-1]["guided_choice"] == ["red hat", "blue shoe"]
         with pytest.raises(ValueError, match="choices has 2 lists for 1 conversations"):
             client.generate(conv, choices=[["a"], ["b"]])
         with pytest.raises(ValueError, match="the choice field must be one of"):
             client.generate(conv, choices=[["a"]], choice_field="logit_bias")
-    assert sorted(got[0]) == ["blue shoe", "red hat"]
+        with pytest.raises(ValueError, match="no answer is allowed"):
+            client.generate(conv, choices=[[]])
+    assert len(got[0]) == 5 and set(got[0]) <= {"red hat", "blue shoe"}
 
 
 def test_beam_decoding_is_for_local_genitem_only(tiny, data):

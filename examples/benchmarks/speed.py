@@ -330,11 +330,13 @@ def main(argv=None) -> None:
             "stages": {},
         }
         out.parent.mkdir(parents=True, exist_ok=True)
+        # Each finished stage goes to OUT.partial.json, so a stage that fails late keeps
+        # the earlier ones there; OUT itself (the published file) changes only at the end.
+        partial = out.with_suffix(".partial.json")
         for name in (n for n in STAGES if n in args.stages):
             payload["stages"].update(runs[name]())
-            # written after every stage: a stage that fails late keeps the earlier ones
-            payload["complete"] = name == [n for n in STAGES if n in args.stages][-1]
-            out.write_text(json.dumps(payload, indent=1) + "\n")
+            partial.write_text(json.dumps(payload, indent=1) + "\n")
+        partial.replace(out)
         print(json.dumps(payload["stages"], indent=1))
     if out.resolve() == RESULTS.resolve():
         report(json.loads(out.read_text()))

@@ -13,7 +13,6 @@ whole answer and cannot follow a title token by token).
 
 from __future__ import annotations
 
-import json
 import re
 
 __all__ = ["CHOICE_FIELDS", "choice_payload", "choices_from_payload"]
@@ -22,11 +21,37 @@ __all__ = ["CHOICE_FIELDS", "choice_payload", "choices_from_payload"]
 CHOICE_FIELDS = ("structured_outputs", "guided_choice", "grammar")
 
 _GBNF_LITERAL = re.compile(r'"((?:[^"\\]|\\.)*)"')
+_GBNF_NAMED = {"\\": "\\\\", '"': '\\"', "\n": "\\n", "\r": "\\r", "\t": "\\t"}
+_GBNF_ESCAPE = re.compile(r"\\(x[0-9A-Fa-f]{2}|u[0-9A-Fa-f]{4}|U[0-9A-Fa-f]{8}|.)")
+
+
+def _gbnf_literal(text: str) -> str:
+    r"""A GBNF string literal: llama.cpp reads only \\ \" \n \r \t and \xHH / \uHHHH
+    escapes (JSON's \b and \f would be rejected); other control characters as \xHH,
+    everything else as it is (UTF-8)."""
+    out = []
+    for ch in text:
+        if ch in _GBNF_NAMED:
+            out.append(_GBNF_NAMED[ch])
+        elif ord(ch) < 0x20 or ord(ch) == 0x7F:
+            out.append(f"\\x{ord(ch):02X}")
+        else:
+            out.append(ch)
+    return '"' + "".join(out) + '"'
+
+
+def _gbnf_unescape(body: str) -> str:
+    named = {"n": "\n", "r": "\r", "t": "\t"}
+
+    def one(m):
+        e = m.group(1)
+        return chr(int(e[1:], 16)) if e[0] in "xuU" and len(e) > 1 else named.get(e, e)
+
+    return _GBNF_ESCAPE.sub(one, body)
 
 
 def _gbnf(choices: list[str]) -> str:
-    # JSON's string escapes (\" \\ \n \t \uXXXX) are GBNF's too.
-    return "root ::= " + " | ".join(json.dumps(c, ensure_ascii=False) for c in choices)
+    return "root ::= " + " | ".join(_gbnf_literal(c) for c in choices)
 
 
 def choice_payload(field: str, choices: list[str]) -> dict:
@@ -63,5 +88,5 @@ def choices_from_payload(request: dict) -> list[str] | None:
     grammar = request.get("grammar")
     if grammar is not None:
         body = str(grammar).split("::=", 1)[-1]
-        return [json.loads(f'"{m}"') for m in _GBNF_LITERAL.findall(body)]
+        return [_gbnf_unescape(m) for m in _GBNF_LITERAL.findall(body)]
     return None

@@ -271,14 +271,11 @@ class ChatCompletionsClient:
         self.deadline, self.client_options = deadline, client_options
 
     def _complete(
-        self, messages, n, temperature, top_p, max_tokens, seed, choices=None, choice_field=None
+        self, messages, n, temperature, top_p, max_tokens, seed, allowed=None, allowed_field=None
     ) -> list[str]:
         url = f"{self.api_base}/chat/completions"
         answers: list[str] = []
-        open_choices = None if choices is None else list(dict.fromkeys(choices))
         while len(answers) < n:
-            if open_choices is not None and not open_choices:
-                break  # fewer allowed answers than n: every one of them is in
             payload = {
                 "model": self.model,
                 "messages": messages,
@@ -289,8 +286,8 @@ class ChatCompletionsClient:
             }
             if seed is not None:
                 payload["seed"] = int(seed)
-            if open_choices is not None:
-                payload.update(choice_payload(choice_field, open_choices))
+            if allowed is not None:
+                payload.update(choice_payload(allowed_field, allowed))
             reply = post_json(
                 url,
                 payload,
@@ -303,33 +300,16 @@ class ChatCompletionsClient:
                 client_options=self.client_options,
             )
             try:
-                choices = sorted(reply["choices"], key=lambda c: c.get("index", 0))
-                new = [c["message"]["content"] or "" for c in choices]
+                replies = sorted(reply["choices"], key=lambda c: c.get("index", 0))
+                new = [c["message"]["content"] or "" for c in replies]
             except (KeyError, TypeError) as exc:
                 raise ChatAPIError(f"{url} answered without choices[].message.content") from exc
             if not new:
                 raise ChatAPIError(f"{url} answered with no choices")
-            if open_choices is not None:
-                new = self._distinct_allowed(url, new, open_choices, choice_field)
+            if allowed is not None:
+                _check_allowed(url, replies, new, set(allowed), allowed_field)
             answers.extend(new)
         return answers[:n]
-
-    @staticmethod
-    def _distinct_allowed(url, new, open_choices, choice_field) -> list[str]:
-        """Keep the first of each answer and close it for the next rounds, so the answers
-        are distinct choices and every round adds at least one."""
-        allowed = set(open_choices)
-        outside = [a for a in new if a not in allowed]
-        if outside:
-            raise ChatAPIError(
-                f"{url} answered {outside[0]!r}, which is not among the allowed answers: the "
-                f"server ignored the {choice_field!r} field (set api_constraint to the field "
-                "it reads, or constrained=False)"
-            )
-        new = list(dict.fromkeys(new))
-        taken = set(new)
-        open_choices[:] = [c for c in open_choices if c not in taken]
-        return new
 
     def generate(
         self,
@@ -346,10 +326,10 @@ class ChatCompletionsClient:
         """``n`` answers for each conversation, in input order.
 
         With ``choices`` (one list of allowed answers per conversation), the server is told
-        them in ``choice_field`` (:data:`llmseqrec.llm.CHOICE_FIELDS`) and each
-        conversation gets ``n`` distinct answers from its list: an answer already given is
-        taken off the list, and the missing ones are asked for again (fewer when the list
-        runs out). An answer outside the list means the server ignored the field: an error.
+        them in ``choice_field`` (:data:`llmseqrec.llm.CHOICE_FIELDS`), so each of the
+        ``n`` samples is one of them; samples may repeat one another, as local constrained
+        sampling's do (their counts rank GenItem's answers). An answer outside the list is
+        an error: the server ignored the field, or cut the answer short.
         """
         if choices is not None:
             if len(choices) != len(conversations):
@@ -359,7 +339,7 @@ class ChatCompletionsClient:
             choice_payload(choice_field, ["check"])  # an unknown field fails before any request
 
         def one(i):
-            allowed = None if choices is None else choices[i]
+            allowed = None if choices is None else list(dict.fromkeys(choices[i]))
             return self._complete(
                 conversations[i], n, temperature, top_p, max_new_tokens, seed, allowed,
                 choice_field,
@@ -375,3 +355,20 @@ class ChatCompletionsClient:
                     leave=False,
                 )
             )
+
+
+def _check_allowed(url, replies, answers, allowed: set, field: str) -> None:
+    """Raise on the first answer that is not one of the allowed ones, saying why it may be."""
+    for reply, answer in zip(replies, answers):
+        if answer in allowed:
+            continue
+        finish = reply.get("finish_reason")
+        why = (
+            "it was cut at max_tokens" if finish == "length"
+            else f"the server ignored the {field!r} field (set api_constraint to the field it "
+            "reads, or constrained=False)"
+        )  # fmt: skip
+        raise ChatAPIError(
+            f"{url} answered {answer[:80]!r} ({len(answer)} characters, finish_reason "
+            f"{finish!r}), which is not among the allowed answers: {why}"
+        )

@@ -140,10 +140,10 @@ class LLMSeqPrompt(Recommender):
         exact title maps); a GenList line names all of them, the most popular in training
         first (then internal item order). GenItem and GenList with the local model;
         GenItem also through an endpoint that constrains decoding (``api_constraint``):
-        each request carries the allowed titles (the catalogue's, the prompt's own
-        items' excluded) and an answer's title is taken off the list before the
-        missing answers are asked for again, so the ``n_samples`` answers are distinct
-        titles; an answer outside the list is an error (the server ignored the field).
+        each request carries the allowed titles (the catalogue's distinct titles without
+        those of the prompt's items, so an item sharing a prompt item's title is excluded
+        too), and each of the ``n_samples`` samples is one of them (repeats rank by
+        count, as with the local model); an answer outside the list is an error.
     decoding : {"sample", "beam"}, default="sample"
         GenItem's answers: ``n_samples`` sampled at ``temperature`` (the paper), or the
         ``n_samples`` best beams of a beam search of that width, best first (beyond the
@@ -669,7 +669,9 @@ class LLMSeqPrompt(Recommender):
 
     def _allowed_titles(self, sequences) -> list[list[str]]:
         """For the endpoint: each prompt's allowed answers, the catalogue's distinct titles
-        but its own items' (as the local trie bans them)."""
+        without its own items' titles. (The local trie bans items, so there a title that
+        a prompt item shares with another item stays open for the other one; a list of
+        strings cannot tell them apart.)"""
         titles = list(dict.fromkeys(t for t in self.titles_ if t))
         out = []
         for s in sequences:

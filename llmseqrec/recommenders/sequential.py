@@ -41,7 +41,9 @@ _COMMON_DOC = """
         the decay then keeps what the text says about items that training rarely
         reaches, instead of erasing it: AdamW shrinks every row by ``1 - lr *
         weight_decay`` per step, e.g. to 4% of its start after 4,900 steps at lr 0.0072
-        and weight decay 0.089. No effect without ``weight_decay``.
+        and weight decay 0.089. No effect without ``weight_decay``, nor with
+        ``freeze_text`` (no trainable item table); with ``dual_view`` it anchors the id
+        rows, and the adapter decays toward zero.
     clip_norm : float or None, default=None
         Gradient-norm clipping.
     patience : int, default={patience}

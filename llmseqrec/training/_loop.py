@@ -214,8 +214,10 @@ def train_module(
         if group is not None:
             _average_gradients(trainable, weight)
         lr = optimizer.param_groups[0]["lr"]
+        scale = scaler.get_scale() if scaler.is_enabled() else None
         _step(optimizer, scaler, trainable, config.clip_norm, scheduler)
-        if anchored and config.weight_decay:
+        skipped = scale is not None and scaler.get_scale() < scale  # fp16 overflow: no step
+        if anchored and config.weight_decay and not skipped:
             with torch.no_grad():  # p -= lr * wd * (p - start)
                 for p, start in zip(anchored, starts):
                     p.lerp_(start, lr * config.weight_decay)
