@@ -15,7 +15,7 @@ from __future__ import annotations
 
 import re
 
-__all__ = ["CHOICE_FIELDS", "choice_payload", "choices_from_payload"]
+__all__ = ["CHOICE_FIELDS", "check_choice_field", "choice_payload", "choices_from_payload"]
 
 #: Request fields that carry the allowed answers (see the module's docstring).
 CHOICE_FIELDS = ("structured_outputs", "guided_choice", "grammar")
@@ -54,6 +54,12 @@ def _gbnf(choices: list[str]) -> str:
     return "root ::= " + " | ".join(_gbnf_literal(c) for c in choices)
 
 
+def check_choice_field(field: str) -> None:
+    """Raise unless ``field`` is one of :data:`CHOICE_FIELDS`."""
+    if field not in CHOICE_FIELDS:
+        raise ValueError(f"the choice field must be one of {CHOICE_FIELDS}, got {field!r}")
+
+
 def choice_payload(field: str, choices: list[str]) -> dict:
     """The request fields that restrict the answer to one of ``choices``.
 
@@ -62,8 +68,7 @@ def choice_payload(field: str, choices: list[str]) -> dict:
     >>> choice_payload("grammar", ['Say "hi"', "x"])["grammar"]
     'root ::= "Say \\\\"hi\\\\"" | "x"'
     """
-    if field not in CHOICE_FIELDS:
-        raise ValueError(f"the choice field must be one of {CHOICE_FIELDS}, got {field!r}")
+    check_choice_field(field)
     if not choices:
         raise ValueError("no answer is allowed: choices is empty")
     if field == "structured_outputs":

@@ -10,7 +10,7 @@ from tqdm.auto import tqdm
 
 from ..utils._http import HTTPRequestError, post_json
 from ..utils._random import seeded_torch_rng
-from ._choices import choice_payload
+from ._choices import check_choice_field, choice_payload
 from ._tokenize import render_prompt
 
 __all__ = ["LocalGenerator", "ChatCompletionsClient", "ChatAPIError"]
@@ -336,7 +336,7 @@ class ChatCompletionsClient:
                 raise ValueError(
                     f"choices has {len(choices)} lists for {len(conversations)} conversations"
                 )
-            choice_payload(choice_field, ["check"])  # an unknown field fails before any request
+            check_choice_field(choice_field)  # before any request
 
         def one(i):
             allowed = None if choices is None else list(dict.fromkeys(choices[i]))

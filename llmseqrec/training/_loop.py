@@ -160,20 +160,18 @@ def train_module(
     config : TrainConfig
     """
     decay, no_decay, anchored = [], [], []
-    to_init = set(config.decay_to_init)
+    unknown = set(config.decay_to_init)
     for name, p in module.named_parameters():
         if not p.requires_grad:
             continue
-        if name in to_init:
-            no_decay.append(p)  # decayed toward its start by _decay_to_start instead
+        if name in unknown:
+            unknown.discard(name)
+            no_decay.append(p)  # decayed toward its start after each step (optimizer_step)
             anchored.append(p)
         else:
             (no_decay if p.ndim < 2 or "ln" in name or "norm" in name else decay).append(p)
-    trainable_names = {n for n, p in module.named_parameters() if p.requires_grad}
-    if to_init - trainable_names:
-        raise ValueError(
-            f"decay_to_init names no trainable parameter: {sorted(to_init - trainable_names)}"
-        )
+    if unknown:
+        raise ValueError(f"decay_to_init names no trainable parameter: {sorted(unknown)}")
     optimizer = torch.optim.AdamW(
         [
             {"params": decay, "weight_decay": config.weight_decay},
