@@ -39,6 +39,8 @@ _WEIGHTS = "model.safetensors"
 
 #: Training losses of the neural models (see ``loss`` in their docstrings).
 LOSSES = ("softmax", "sampled_softmax", "gbce")
+#: How training sessions become examples (see ``training_examples`` in SASRec's docstring).
+TRAINING_EXAMPLES = ("positions", "windows", "prefixes")
 
 
 def pad_left(sequences: list[np.ndarray], max_len: int) -> np.ndarray:
@@ -177,9 +179,9 @@ class NeuralSequentialRecommender(Recommender):
         if self.lr_decay not in LR_DECAYS:
             raise ValueError(f"lr_decay must be one of {LR_DECAYS}, got {self.lr_decay!r}")
         examples = getattr(self, "training_examples", "positions")
-        if examples not in ("positions", "prefixes"):
+        if examples not in TRAINING_EXAMPLES:
             raise ValueError(
-                f"training_examples must be 'positions' or 'prefixes', got {examples!r}"
+                f"training_examples must be one of {TRAINING_EXAMPLES}, got {examples!r}"
             )
 
     # ------------------------------------------------------------------ item table
@@ -222,9 +224,23 @@ class NeuralSequentialRecommender(Recommender):
 
     # ------------------------------------------------------------------ training data
     def _next_item_arrays(self, sequences):
-        """Inputs and shifted targets (n, T) from the last T + 1 items (T = max_prompt_items)."""
+        """Inputs and shifted targets (n, T) of the training examples (T = max_prompt_items).
+
+        ``"positions"``: each session's last T + 1 items; ``"windows"``: windows of T + 1
+        items tiling each session from its end, one item shared by neighbours, so that
+        every item after a session's first is a target exactly once; ``"prefixes"``: one
+        example per prefix, its last T items, the loss at the last position only.
+        """
         T = self.max_prompt_items
-        if getattr(self, "training_examples", "positions") == "prefixes":
+        examples = getattr(self, "training_examples", "positions")
+        if examples == "windows":
+            windows = [
+                s[max(0, end - T - 1) : end]
+                for s in sequences
+                for end in range(len(s), 1, -T)
+            ]
+            return pad_left([w[:-1] for w in windows], T), pad_left([w[1:] for w in windows], T)
+        if examples == "prefixes":
             # One example per prefix: its last T items, the loss at the last position only.
             prompts = [s[max(0, t - T) : t] for s in sequences for t in range(1, len(s))]
             inputs = pad_left(prompts, T)
