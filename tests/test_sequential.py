@@ -395,7 +395,12 @@ def test_prefix_training_examples_are_every_prefix_scored_at_its_end():
 
 def test_window_training_examples_make_every_item_after_the_first_a_target_once():
     model = SASRec(max_prompt_items=2, training_examples="windows")
-    sessions = [np.array([1, 2, 3, 4, 5, 6]), np.array([7, 8, 9]), np.array([10, 11]), np.array([12])]
+    sessions = [
+        np.array([1, 2, 3, 4, 5, 6]),
+        np.array([7, 8, 9]),
+        np.array([10, 11]),
+        np.array([12]),
+    ]
     inputs, targets = model._next_item_arrays(sessions)
     # windows of 3 items from each session's end, neighbours sharing one item
     assert inputs.tolist() == [[4, 5], [2, 3], [0, 1], [7, 8], [0, 10]]
@@ -405,9 +410,12 @@ def test_window_training_examples_make_every_item_after_the_first_a_target_once(
     # "positions" keeps only each session's last window: items 2 and 3 are never targets
     positions = SASRec(max_prompt_items=2)._next_item_arrays(sessions)[1]
     assert 2 not in positions and 3 not in positions
-    assert GRU4Rec(max_prompt_items=2, training_examples="windows")._next_item_arrays(
-        sessions
-    )[1].tolist() == targets.tolist()
+    assert (
+        GRU4Rec(max_prompt_items=2, training_examples="windows")
+        ._next_item_arrays(sessions)[1]
+        .tolist()
+        == targets.tolist()
+    )
 
 
 def test_scoring_heads():

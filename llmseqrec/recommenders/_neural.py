@@ -235,9 +235,7 @@ class NeuralSequentialRecommender(Recommender):
         examples = getattr(self, "training_examples", "positions")
         if examples == "windows":
             windows = [
-                s[max(0, end - T - 1) : end]
-                for s in sequences
-                for end in range(len(s), 1, -T)
+                s[max(0, end - T - 1) : end] for s in sequences for end in range(len(s), 1, -T)
             ]
             return pad_left([w[:-1] for w in windows], T), pad_left([w[1:] for w in windows], T)
         if examples == "prefixes":
