@@ -19,6 +19,7 @@ from llmseqrec.llm import (
     tiny_causal_lm,
 )
 from llmseqrec.recommenders import LLMSeqPrompt, MostPopular
+from llmseqrec.recommenders._prompt_constrained import title_list_constraint
 from llmseqrec.testing import synthetic_data
 from llmseqrec.text import ItemTextEncoder
 
@@ -139,7 +140,7 @@ def test_batched_left_padded_greedy_decoding_is_one_at_a_time_decoding(memorised
     assert batched == alone
     assert len({tuple(a[0]) for a in alone}) > 1  # the answers differ between prompts
     # and under the constraint too
-    c = model._title_list_constraint()
+    c = title_list_constraint(model)
     banned = [{int(x) - 1 for x in model.item_index_.encode(p)} for p in prompts]
     rule = dict(args, allowed_tokens=lambda i, ids: c.allowed(ids, banned[i]))
     rule["max_new_tokens"] = c.max_new_tokens

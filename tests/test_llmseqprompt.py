@@ -30,6 +30,7 @@ from llmseqrec.llm import (
     tiny_causal_lm,
 )
 from llmseqrec.recommenders import LLMSeqPrompt, LLMSeqSim, MostPopular
+from llmseqrec.recommenders._prompt_constrained import title_trie
 from llmseqrec.recommenders._prompt_tasks import answer_to_codes, ordered_names
 from llmseqrec.testing import synthetic_data
 from llmseqrec.text import ItemTextEncoder
@@ -408,7 +409,7 @@ def test_constrained_beam_genitem_gives_distinct_titles_best_first(tiny, data):
     # best first: the beams' scores (the sum of the answer's token log-probabilities over
     # its length, as transformers ranks finished beams) do not increase
     conv = model._conversation(model.item_index_.encode(prompts[0]))
-    trie = model._title_trie()
+    trie = title_trie(model)
     banned = {int(c) - 1 for c in model.item_index_.encode(prompts[0])}
     beams = model._generator.generate_ids(
         [conv], n=4, max_new_tokens=trie.depth, num_beams=4,

@@ -27,6 +27,12 @@ from ._prompt_candidates import (
     fit_candidate_model,
     nearest_representatives,
 )
+from ._prompt_constrained import (
+    allowed_titles,
+    check_constrained,
+    generate_title_lists,
+    title_trie,
+)
 from ._prompt_lm import finetune_prompt_lm, load_prompt_lm
 from ._prompt_params import check_prompt_params
 from ._prompt_tasks import (
@@ -381,38 +387,7 @@ class LLMSeqPrompt(Recommender):
         for name in ("constrained", "gradient_checkpointing"):
             if not isinstance(getattr(self, name), (bool, np.bool_)):
                 raise ValueError(f"{name} must be True or False, got {getattr(self, name)!r}")
-        self._check_constrained()
-
-    def _check_constrained(self) -> None:
-        """``constrained`` and ``decoding`` are read at prediction (a fitted model can switch
-        them): checked at fit and again before decoding."""
-        decoding = getattr(self, "decoding", "sample")
-        if decoding not in ("sample", "beam"):
-            raise ValueError(f"decoding must be 'sample' or 'beam', got {decoding!r}")
-        if decoding == "beam" and (self.variant != "genitem" or self.api_base is not None):
-            raise ValueError(
-                "decoding='beam' searches GenItem answers with the local model; got "
-                f"variant={self.variant!r}, api_base={self.api_base!r}"
-            )
-        if self.constrained and self.variant not in ("genitem", "genlist"):
-            raise ValueError(
-                "constrained=True decodes catalogue titles for variant='genitem' or "
-                f"'genlist'; got variant={self.variant!r}"
-            )
-        if self.constrained and self.api_base is not None:
-            from ..llm import CHOICE_FIELDS
-
-            if self.variant != "genitem":
-                raise ValueError(
-                    "constrained=True with api_base constrains GenItem answers (the server "
-                    "is sent the allowed titles); GenList's numbered lines are constrained "
-                    f"with the local model only; got variant={self.variant!r}"
-                )
-            constraint = getattr(self, "api_constraint", "structured_outputs")
-            if constraint not in CHOICE_FIELDS:
-                raise ValueError(
-                    f"api_constraint must be one of {CHOICE_FIELDS}, got {constraint!r}"
-                )
+        check_constrained(self)
 
     def _templates(self):
         from ..llm import PAPER_TEMPLATES
@@ -625,18 +600,18 @@ class LLMSeqPrompt(Recommender):
         constrained = bool(getattr(self, "constrained", False))
         beam = getattr(self, "decoding", "sample") == "beam"
         if constrained or beam:
-            self._check_constrained()
+            check_constrained(self)
         if constrained and self.variant == "genlist":
-            return self._generate_title_lists(sequences, convs, seed)
+            return generate_title_lists(self, sequences, convs, seed)
         constraint, max_new = {}, self._max_new_tokens
         if constrained and self.api_base is not None:
-            constraint["choices"] = self._allowed_titles(sequences)
+            constraint["choices"] = allowed_titles(self.titles_, sequences)
             constraint["choice_field"] = getattr(self, "api_constraint", "structured_outputs")
             # The server's tokens are unknown; a title never takes more than its UTF-8
             # bytes (plus the end of the turn).
             max_new = max(max_new, max(len(t.encode()) for t in self.titles_ if t) + 1)
         elif constrained:
-            trie = self._title_trie()
+            trie = title_trie(self)
             banned = [{int(c) - 1 for c in s} for s in sequences]
             constraint["allowed_tokens"] = lambda i, ids: trie.allowed(ids, banned[i])
             max_new = max(max_new, trie.depth)  # room for the longest title
@@ -666,77 +641,6 @@ class LLMSeqPrompt(Recommender):
             codes.append(got)
             stats.append(st)
         return names, codes, stats
-
-    def _allowed_titles(self, sequences) -> list[list[str]]:
-        """For the endpoint: each prompt's allowed answers, the catalogue's distinct titles
-        without its own items' titles. (The local trie bans items, so there a title that
-        a prompt item shares with another item stays open for the other one; a list of
-        strings cannot tell them apart.)"""
-        titles = list(dict.fromkeys(t for t in self.titles_ if t))
-        out = []
-        for s in sequences:
-            own = {self.titles_[int(c) - 1] for c in s}
-            out.append([t for t in titles if t not in own])
-        return out
-
-    def _title_trie(self):
-        """The catalogue's title trie for constrained decoding (built once per model)."""
-        from ..llm import TitleTrie
-
-        trie = getattr(self, "_trie", None)
-        if trie is None:
-            end = self._tokenizer.eos_token_id
-            trie = self._trie = TitleTrie(self._tokenizer, self.titles_, end)
-        return trie
-
-    def _generate_title_lists(self, sequences, convs, seed):
-        """Constrained GenList: every line a catalogue title, none repeated, none a prompt
-        item; each line maps to all the items its title spells (:meth:`_tie_order`)."""
-        from ..llm import parse_genlist
-
-        constraint = self._title_list_constraint()
-        banned = [{int(c) - 1 for c in s} for s in sequences]
-        ids = self._generator.generate_ids(
-            convs,
-            n=1,
-            temperature=self.temperature,
-            top_p=self.top_p,
-            max_new_tokens=constraint.max_new_tokens,
-            seed=seed,
-            show_progress=self.show_progress,
-            allowed_tokens=lambda i, answer: constraint.allowed(answer, banned[i]),
-        )
-        names, codes, stats = [], [], []
-        for prompt, answers, ban in zip(sequences, ids, banned):
-            text = self._tokenizer.decode(answers[0], skip_special_tokens=True)
-            parsed = parse_genlist(text, limit=self.n_recommendations)
-            groups = [self._tie_order(line) for line in constraint.entries(answers[0], ban)]
-            names.append(parsed)
-            codes.append(self._mapper.map_groups(groups, prompt, self.n_recommendations))
-            stats.append(self._mapper.stats(parsed, prompt))
-        return names, codes, stats
-
-    def _tie_order(self, title_indices: list[int]) -> list[int]:
-        """Item codes of titles that tokenise alike: most popular in training first, then
-        internal item order."""
-        codes = [int(i) + 1 for i in title_indices]
-        return sorted(codes, key=lambda c: (-self.item_popularity_[c - 1], c))
-
-    def _title_list_constraint(self):
-        """The catalogue's GenList constraint (built once per model and settings)."""
-        from ..llm import TitleListConstraint
-
-        assistant = self._templates()["genlist"].assistant
-        key = (assistant, self.n_recommendations, self._max_new_tokens)
-        cached = getattr(self, "_list_constraint", None)
-        if cached is None or cached[0] != key:
-            end = self._tokenizer.eos_token_id
-            c = TitleListConstraint(
-                self._tokenizer, self.titles_, end, assistant, self.n_recommendations
-            )
-            c.max_new_tokens = max(self._max_new_tokens, c.min_new_tokens)
-            self._list_constraint = cached = (key, c)
-        return cached[1]
 
     def _choice_mapper(self, choices: np.ndarray) -> NameMapper:
         return NameMapper(
