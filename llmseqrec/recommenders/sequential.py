@@ -157,7 +157,7 @@ class SASRec(NeuralSequentialRecommender):
     training_examples : {"positions", "windows", "prefixes"}, default="positions"
         ``"positions"``: one example per session, its last ``max_prompt_items + 1`` items,
         the loss at every position (the paper's reference code); the earlier items of a
-        longer session are never targets (9% of Beauty's at 20). ``"windows"``: the same
+        longer session are never targets (5% of Beauty's P1 training targets at 20). ``"windows"``: the same
         examples plus, for a longer session, windows of ``max_prompt_items + 1`` items
         tiling the rest of it (neighbours share one item), so every target of every
         session is trained once an epoch. ``"prefixes"``: one example per prefix of each
