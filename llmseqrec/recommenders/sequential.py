@@ -157,12 +157,13 @@ class SASRec(NeuralSequentialRecommender):
     training_examples : {"positions", "windows", "prefixes"}, default="positions"
         ``"positions"``: one example per session, its last ``max_prompt_items + 1`` items,
         the loss at every position (the paper's reference code); the earlier items of a
-        longer session are never targets (5% of Beauty's P1 training targets at 20). ``"windows"``: the same
-        examples plus, for a longer session, windows of ``max_prompt_items + 1`` items
-        tiling the rest of it (neighbours share one item), so every target of every
-        session is trained once an epoch. ``"prefixes"``: one example per prefix of each
-        session, the loss at its last position only (RecBole); every target too, in about
-        as many more optimizer steps per epoch as sessions are long.
+        longer session are never targets (5% of Beauty's P1 training targets at 20).
+        ``"windows"``: the same examples plus, for a longer session, windows of
+        ``max_prompt_items + 1`` items tiling the rest of it (neighbours share one item),
+        so every target of every session is trained once an epoch. ``"prefixes"``: one
+        example per prefix of each session, the loss at its last position only (RecBole);
+        every target too, in about as many more optimizer steps per epoch as sessions are
+        long.
     position_origin : {"last", "first"}, default="first"
         Where the learned positions count from: the prompt's most recent item (the
         reference code: it always sits at the last position) or its first item (RecBole,
