@@ -233,11 +233,6 @@ class NeuralSequentialRecommender(Recommender):
         """
         T = self.max_prompt_items
         examples = getattr(self, "training_examples", "positions")
-        if examples == "windows":
-            windows = [
-                s[max(0, end - T - 1) : end] for s in sequences for end in range(len(s), 1, -T)
-            ]
-            return pad_left([w[:-1] for w in windows], T), pad_left([w[1:] for w in windows], T)
         if examples == "prefixes":
             # One example per prefix: its last T items, the loss at the last position only.
             prompts = [s[max(0, t - T) : t] for s in sequences for t in range(1, len(s))]
@@ -245,8 +240,14 @@ class NeuralSequentialRecommender(Recommender):
             targets = np.zeros_like(inputs)
             targets[:, -1] = [s[t] for s in sequences for t in range(1, len(s))]
             return inputs, targets
-        usable = [s[-(T + 1) :] for s in sequences if len(s) >= 2]
-        return pad_left([s[:-1] for s in usable], T), pad_left([s[1:] for s in usable], T)
+        # Window ends from each session's end, T apart; "positions" keeps only the first.
+        n_windows = None if examples == "windows" else 1
+        windows = [
+            s[max(0, end - T - 1) : end]
+            for s in sequences
+            for end in range(len(s), 1, -T)[:n_windows]
+        ]
+        return pad_left([w[:-1] for w in windows], T), pad_left([w[1:] for w in windows], T)
 
     def _training_batches(self, sequences, generator, device):
         inputs, targets = self._next_item_arrays(sequences)
