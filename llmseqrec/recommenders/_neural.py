@@ -111,11 +111,21 @@ class NeuralSequentialRecommender(Recommender):
             and name.endswith("table.weight")
         )
 
+    @staticmethod
+    def _text_adapter_names(module) -> tuple[str, ...]:
+        """The dual view's text-adapter parameter names (none without the dual view)."""
+        return tuple(
+            name
+            for name, p in module.named_parameters()
+            if p.requires_grad and name.startswith("item_embedding.adapter.")
+        )
+
     def _check_params(self):
         self._check_number("learning_rate", 0, low_open=True)
         self._check_number("weight_decay", 0)
-        if not isinstance(self.decay_to_init, (bool, np.bool_)):
-            raise ValueError(f"decay_to_init must be True or False, got {self.decay_to_init!r}")
+        for name in ("decay_to_init", "decay_text_adapter"):
+            if not isinstance(getattr(self, name), (bool, np.bool_)):
+                raise ValueError(f"{name} must be True or False, got {getattr(self, name)!r}")
         self._check_number("val_frac", 0, high=1)
         if self.clip_norm is not None:
             self._check_number("clip_norm", 0, low_open=True)
@@ -406,6 +416,7 @@ class NeuralSequentialRecommender(Recommender):
             val_smoothing=int(self.val_smoothing), ema_decay=self.ema_decay,
             total_steps=self.epochs * steps_per_epoch,  # a refit keeps the first run's schedule
             decay_to_init=self._item_table_names(module) if self.decay_to_init else (),
+            no_decay=() if self.decay_text_adapter else self._text_adapter_names(module),
         )  # fmt: skip
         history = train_module(
             module, batches, lambda mod, b: self._loss(mod, b, gen, log_q), validate, config

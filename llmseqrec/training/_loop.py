@@ -68,6 +68,9 @@ class TrainConfig:
     #: of training instead of toward zero (L2-SP, Li et al., ICML 2018): decoupled as
     #: AdamW's, ``p -= lr * weight_decay * (p - p_start)`` after each optimizer step.
     decay_to_init: tuple[str, ...] = ()
+    #: Names of parameters left out of the weight decay (besides biases and norms, which
+    #: never decay).
+    no_decay: tuple[str, ...] = ()
     #: Batches each epoch yields, when known: the batch progress bar's total and ETA.
     batches_per_epoch: int | None = None
     #: ``validate`` returns minus a loss (higher is better): progress shows the loss itself.
@@ -161,10 +164,14 @@ def train_module(
     """
     decay, no_decay, anchored = [], [], []
     unknown = set(config.decay_to_init)
+    exempt = set(config.no_decay)
     for name, p in module.named_parameters():
         if not p.requires_grad:
             continue
-        if name in unknown:
+        if name in exempt:
+            exempt.discard(name)
+            no_decay.append(p)
+        elif name in unknown:
             unknown.discard(name)
             no_decay.append(p)  # decayed toward its start after each step (optimizer_step)
             anchored.append(p)
@@ -172,6 +179,8 @@ def train_module(
             (no_decay if p.ndim < 2 or "ln" in name or "norm" in name else decay).append(p)
     if unknown:
         raise ValueError(f"decay_to_init names no trainable parameter: {sorted(unknown)}")
+    if exempt:
+        raise ValueError(f"no_decay names no trainable parameter: {sorted(exempt)}")
     optimizer = torch.optim.AdamW(
         [
             {"params": decay, "weight_decay": config.weight_decay},
