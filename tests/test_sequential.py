@@ -193,6 +193,29 @@ def test_decay_to_init_anchors_the_item_table_of_every_model(cls):
         _tiny(cls, decay_to_init="yes").fit(train)
 
 
+@pytest.mark.parametrize("cls", [SASRec, GRU4Rec, BERT4Rec])
+def test_decay_text_adapter_false_keeps_the_dual_views_adapter_out_of_the_decay(cls):
+    train, prompts, _, items = synthetic_data("str")
+    rng = np.random.default_rng(0)
+    vectors = {i: rng.normal(size=12) for i in items.index}
+    text = dict(item_embeddings=vectors, reduction="pca", dual_view=True, weight_decay=5.0)
+    fits = {
+        flag: _tiny(cls, decay_text_adapter=flag, **text).fit(train, item_metadata=items)
+        for flag in (True, False)
+    }
+    names = fits[False]._text_adapter_names(fits[False].module_)
+    assert names == ("item_embedding.adapter.weight",)
+    norm = {f: float(m.module_.item_embedding.adapter.weight.norm()) for f, m in fits.items()}
+    assert norm[False] > norm[True]  # a strong decay holds the adapter near its zero start
+    assert not np.allclose(
+        fits[False].predict_scores(prompts[:5]), fits[True].predict_scores(prompts[:5])
+    )
+    plain = _tiny(cls, item_embeddings=vectors, reduction="pca", decay_text_adapter=False)
+    assert plain._text_adapter_names(plain.fit(train, item_metadata=items).module_) == ()
+    with pytest.raises(ValueError, match="decay_text_adapter must be True or False"):
+        _tiny(cls, decay_text_adapter="no").fit(train)
+
+
 def test_llm_initialisation_sets_the_table_and_permutation_permutes():
     train, _, _, items = synthetic_data("str")
     rng = np.random.default_rng(0)

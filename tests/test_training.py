@@ -184,7 +184,7 @@ def test_ema_decay_without_validation_ends_on_the_average_and_none_changes_nothi
     assert not torch.allclose(plain, averaged)
 
 
-def _table_run(weight_decay, decay_to_init=(), steps=5):
+def _table_run(weight_decay, decay_to_init=(), steps=5, no_decay=()):
     """An embedding whose loss reads row 0 only: rows 1-3 get zero gradients."""
     table = torch.nn.Embedding(4, 2)
     with torch.no_grad():
@@ -194,9 +194,20 @@ def _table_run(weight_decay, decay_to_init=(), steps=5):
         table, lambda epoch: [None] * steps, lambda m, b: ((m.weight[0] - 10.0) ** 2).sum(),
         None,
         TrainConfig(epochs=1, lr=0.1, weight_decay=weight_decay, show_progress=False,
-                    decay_to_init=decay_to_init),
+                    decay_to_init=decay_to_init, no_decay=no_decay),
     )  # fmt: skip
     return start, table.weight.detach()
+
+
+def test_no_decay_leaves_named_parameters_out_of_the_weight_decay():
+    start, decayed = _table_run(0.5)
+    assert float(decayed[1:].norm()) < float(start[1:].norm())
+    _, exempt = _table_run(0.5, no_decay=("weight",))
+    torch.testing.assert_close(exempt[1:], start[1:])  # no gradient, no decay: unchanged
+    _, free = _table_run(0.0)
+    torch.testing.assert_close(exempt, free)  # the same as training without weight decay
+    with pytest.raises(ValueError, match="no_decay names no trainable parameter"):
+        _table_run(0.5, no_decay=("table.weight",))
 
 
 def test_decay_to_init_pulls_toward_the_start_instead_of_zero():
