@@ -573,7 +573,12 @@ def test_components_inside_lists_are_built_score_fusion_from_a_configuration(tmp
 
 def test_gru4rec_runs_from_before_its_default_changes_resume_only_where_pinned():
     from llmseqrec import GRU4Rec
-    from llmseqrec.benchmark._runner import _effective_params, _same_params, _same_value
+    from llmseqrec.benchmark._runner import (
+        _canonical,
+        _effective_params,
+        _same_params,
+        _same_value,
+    )
 
     # A run of 0.1's defaults, recorded before `head` existed (it used the projection head).
     old = dict(emb_dim=64, hidden_dim=100, learning_rate=1e-3, batch_size=128, weight_decay=0.0)
@@ -584,13 +589,7 @@ def test_gru4rec_runs_from_before_its_default_changes_resume_only_where_pinned()
     assert _same_params(recorded, pinned, "GRU4Rec")
     assert not _same_params(recorded, {**pinned, "head": repr("linear")}, "GRU4Rec")
     # A component recorded by scikit-learn's repr (defaults omitted) meant 0.1's defaults.
-    assert not _same_value("GRU4Rec(random_state=0)", _canonical_of(GRU4Rec(random_state=0)))
-
-
-def _canonical_of(model) -> str:
-    from llmseqrec.benchmark._runner import _canonical
-
-    return _canonical(model)
+    assert not _same_value("GRU4Rec(random_state=0)", _canonical(GRU4Rec(random_state=0)))
 
 
 def test_components_are_recorded_with_every_parameter():
