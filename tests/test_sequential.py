@@ -216,6 +216,47 @@ def test_decay_text_adapter_false_keeps_the_dual_views_adapter_out_of_the_decay(
         _tiny(cls, decay_text_adapter="no").fit(train)
 
 
+def test_item_embedding_normal_init_draws_n_0_002_keeps_pad_zero_and_given_rows():
+    gen = torch.Generator().manual_seed(0)
+    table = lnn.ItemEmbedding(2000, 32, generator=gen, init="normal").table.weight.detach()
+    assert abs(float(table[1:].std()) - 0.02) < 0.001
+    assert abs(float(table[1:].mean())) < 0.001
+    assert torch.count_nonzero(table[0]) == 0  # PAD
+    xavier = lnn.ItemEmbedding(2000, 32, generator=gen).table.weight.detach()
+    assert float(xavier[1:].abs().max()) <= (6.0 / (2002 + 32)) ** 0.5
+    given = torch.randn(30, 8)
+    kept = lnn.ItemEmbedding(30, 8, given, generator=gen, init="normal").item_matrix()
+    torch.testing.assert_close(kept.detach(), given)
+    with pytest.raises(ValueError, match="init must be one of"):
+        lnn.ItemEmbedding(30, 8, init="uniform")
+
+
+@pytest.mark.parametrize("cls", [SASRec, GRU4Rec, BERT4Rec])
+def test_item_init_draws_a_random_table_and_leaves_text_vectors_alone(cls):
+    train, prompts, _, items = synthetic_data("str")
+    untrained = dict(epochs=1, learning_rate=1e-12)  # the table as drawn
+    tables = {
+        init: _tiny(cls, item_init=init, **untrained)
+        .fit(train)
+        .module_.item_embedding.item_matrix()
+        .detach()
+        for init in ("xavier", "normal")
+    }
+    assert abs(float(tables["normal"].std()) - 0.02) < 0.004
+    assert float(tables["xavier"].std()) != pytest.approx(float(tables["normal"].std()), rel=0.1)
+    rng = np.random.default_rng(0)
+    text = dict(item_embeddings={i: rng.normal(size=12) for i in items.index}, reduction="pca")
+    scores = [
+        _tiny(cls, item_init=init, **text)
+        .fit(train, item_metadata=items)
+        .predict_scores(prompts[:5])
+        for init in ("xavier", "normal")
+    ]
+    np.testing.assert_array_equal(scores[0], scores[1])  # text vectors replace the draw
+    with pytest.raises(ValueError, match="item_init must be one of"):
+        _tiny(cls, item_init="zeros").fit(train)
+
+
 def test_llm_initialisation_sets_the_table_and_permutation_permutes():
     train, _, _, items = synthetic_data("str")
     rng = np.random.default_rng(0)

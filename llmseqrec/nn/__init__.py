@@ -2,7 +2,7 @@
 and the SASRec, BERT4Rec and GRU4Rec encoders (one architecture per file)."""
 
 from .bert4rec import BERT4Rec, BERT4RecConfig
-from .embeddings import DualViewEmbedding, ItemEmbedding, ProjectedTextEmbedding
+from .embeddings import ITEM_INITS, DualViewEmbedding, ItemEmbedding, ProjectedTextEmbedding
 from .gru4rec import GRU4Rec, GRU4RecConfig
 from .heads import HEADS, DotScoringHead, TiedScoringHead, make_head
 from .layers import (
@@ -33,6 +33,7 @@ __all__ = [
     "ACTIVATIONS",
     "BLOCKS",
     "INITS",
+    "ITEM_INITS",
     "attention_mask",
     "full_softmax_loss",
     "sampled_softmax_loss",

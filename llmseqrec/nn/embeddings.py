@@ -6,7 +6,10 @@ from __future__ import annotations
 import torch
 from torch import nn
 
-__all__ = ["ItemEmbedding", "ProjectedTextEmbedding", "DualViewEmbedding"]
+__all__ = ["ItemEmbedding", "ProjectedTextEmbedding", "DualViewEmbedding", "ITEM_INITS"]
+
+#: How a random item table is drawn (:class:`ItemEmbedding`).
+ITEM_INITS = ("xavier", "normal")
 
 
 class ItemEmbedding(nn.Module):
@@ -19,20 +22,33 @@ class ItemEmbedding(nn.Module):
     init_vectors : Tensor of shape (n_items, dim), optional
         Initial rows of the items (e.g. reduced text embeddings); they then train normally.
     generator : torch.Generator, optional
-        Seeds the random initialisation: Xavier-uniform. (The reference Keras code leaves
+        Seeds the random initialisation.
+    init : {"xavier", "normal"}, default="xavier"
+        How the random rows are drawn: Xavier-uniform (the reference Keras code leaves
         its item table at Keras's default, uniform in [-0.05, 0.05], and initialises its
-        transformer layers Xavier-uniform.)
+        transformer layers Xavier-uniform), or N(0, 0.02) (RecBole's ``initializer_range``,
+        BERT). Rows given by ``init_vectors`` keep them.
     """
 
     def __init__(
-        self, n_items: int, dim: int, init_vectors: torch.Tensor | None = None, generator=None
+        self,
+        n_items: int,
+        dim: int,
+        init_vectors: torch.Tensor | None = None,
+        generator=None,
+        init: str = "xavier",
     ):
         super().__init__()
+        if init not in ITEM_INITS:
+            raise ValueError(f"init must be one of {ITEM_INITS}, got {init!r}")
         self.n_items, self.dim = n_items, dim
         self.table = nn.Embedding(n_items + 2, dim, padding_idx=0)
         with torch.no_grad():
-            bound = (6.0 / (n_items + 2 + dim)) ** 0.5
-            self.table.weight.uniform_(-bound, bound, generator=generator)
+            if init == "normal":
+                self.table.weight.normal_(0.0, 0.02, generator=generator)
+            else:
+                bound = (6.0 / (n_items + 2 + dim)) ** 0.5
+                self.table.weight.uniform_(-bound, bound, generator=generator)
             self.table.weight[0].zero_()
             if init_vectors is not None:
                 if tuple(init_vectors.shape) != (n_items, dim):

@@ -15,6 +15,7 @@ from ..exceptions import SavedModelError
 from ..metrics import ndcg_at_k
 from ..nn import (
     HEADS,
+    ITEM_INITS,
     DualViewEmbedding,
     ItemEmbedding,
     ProjectedTextEmbedding,
@@ -126,6 +127,8 @@ class NeuralSequentialRecommender(Recommender):
         for name in ("decay_to_init", "decay_text_adapter"):
             if not isinstance(getattr(self, name), (bool, np.bool_)):
                 raise ValueError(f"{name} must be True or False, got {getattr(self, name)!r}")
+        if self.item_init not in ITEM_INITS:
+            raise ValueError(f"item_init must be one of {ITEM_INITS}, got {self.item_init!r}")
         self._check_number("val_frac", 0, high=1)
         if self.clip_norm is not None:
             self._check_number("clip_norm", 0, low_open=True)
@@ -199,7 +202,7 @@ class NeuralSequentialRecommender(Recommender):
         n_items = len(self.item_index_)
         self.emb_dim_ = self.emb_dim
         if self.item_embeddings is None:
-            return ItemEmbedding(n_items, self.emb_dim, generator=generator)
+            return ItemEmbedding(n_items, self.emb_dim, generator=generator, init=self.item_init)
         # freeze_text keeps the full text vectors behind a trainable projection; otherwise
         # they are reduced to emb_dim, not normalised (as the paper); LDA may cap the width.
         # dual_view keeps both: the full vectors behind an adapter, the reduced ones as ids.

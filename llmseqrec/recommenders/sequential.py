@@ -93,6 +93,10 @@ _COMMON_DOC = """
         product with the tied item table (the original SASRec, RecBole). The ReLU of
         ``"projection"`` keeps every query in the positive orthant; on Beauty a vanilla
         SASRec gains from ``"linear"``/``"dot"`` (docs/benchmarks/sequential.md).
+    item_init : {{"xavier", "normal"}}, default="xavier"
+        How a random item table (``item_embeddings=None``) is drawn: Xavier-uniform, or
+        N(0, 0.02) as RecBole draws every embedding (its ``initializer_range``). Text
+        vectors, where given, replace it.
     item_embeddings : None, "default", ItemTextEncoder, mapping, DataFrame, array or path
         LLM initialisation: ``None`` = no text vectors, a random table (vanilla model);
         otherwise item text vectors (any form of
@@ -189,7 +193,8 @@ class SASRec(NeuralSequentialRecommender):
         Feed-forward activation (and the ``"projection"`` head's, ReLU for ``"swiglu"``).
     init : {"xavier", "normal"}, default="normal"
         Xavier-uniform blocks and head (the reference code), or N(0, 0.02) for every
-        Linear and the position table (RecBole, BERT).
+        Linear and the position table (RecBole, BERT). A random item table follows
+        ``item_init`` (RecBole draws it from N(0, 0.02) too: ``item_init="normal"``).
     attention_dropout : float, default=0.0
         Dropout on the attention probabilities in training (the original SASRec and
         RecBole use ``dropout``'s rate; the paper's reference code none). ``dropout``
@@ -200,7 +205,7 @@ class SASRec(NeuralSequentialRecommender):
     def __init__(
         self, n_layers: int = 2, n_heads: int = 2, emb_dim: int = 64, max_prompt_items: int = 20, dropout: float = 0.2, attention_dropout: float = 0.0, epochs: int = 40, batch_size: int = 256, learning_rate: float = 1e-3,
         warmup_steps: int = 0, lr_decay: Literal["none", "cosine", "linear"] = "none", weight_decay: float = 0.0, decay_to_init: bool = False, clip_norm: float | None = None, patience: int | None = 10, val_smoothing: int = 1, ema_decay: float | None = None, val_frac: float = 0.1, val_max_sessions: int | None = 500, val_split: Literal["random", "temporal"] = "random", refit: bool = False, loss: Literal["softmax", "sampled_softmax", "gbce"] = "softmax", n_negatives: int = 256, negative_sampling: Literal["uniform", "popularity"] = "uniform", gbce_t: float = 0.75, head: Literal["projection", "linear", "dot"] = "dot", training_examples: Literal["positions", "windows", "prefixes"] = "positions",
-        position_origin: Literal["last", "first"] = "first", block: Literal["pre_ln", "post_ln", "ligr"] = "post_ln", ffn_scale: int = 4, activation: Literal["relu", "gelu", "swiglu"] = "gelu", init: Literal["xavier", "normal"] = "normal", item_embeddings: ItemEmbeddingsLike | None = None, reduction: Literal["pca", "lda", "random", "autoencoder"] = "pca", class_column: str | None = None, freeze_text: bool = False, dual_view: bool = False, decay_text_adapter: bool = True, permute_embeddings: bool = False, device: str | None = None,
+        position_origin: Literal["last", "first"] = "first", block: Literal["pre_ln", "post_ln", "ligr"] = "post_ln", ffn_scale: int = 4, activation: Literal["relu", "gelu", "swiglu"] = "gelu", init: Literal["xavier", "normal"] = "normal", item_init: Literal["xavier", "normal"] = "xavier", item_embeddings: ItemEmbeddingsLike | None = None, reduction: Literal["pca", "lda", "random", "autoencoder"] = "pca", class_column: str | None = None, freeze_text: bool = False, dual_view: bool = False, decay_text_adapter: bool = True, permute_embeddings: bool = False, device: str | None = None,
         mixed_precision: bool | Literal["auto"] = "auto", show_progress: bool = True, exclude_seen: bool = True, handle_unknown: Literal["ignore", "error"] = "ignore", random_state: int | np.random.Generator | np.random.RandomState | None = None, **deprecated: object,
     ) -> None:  # fmt: skip
         self._store(locals())
@@ -318,7 +323,7 @@ class BERT4Rec(NeuralSequentialRecommender):
         self, n_layers: int = 2, n_heads: int = 2, mask_prob: float = 0.2, n_masked_copies: int = 5, last_item_copy: bool = True, embedding_norm: bool = True,
         embedding_dropout: bool = True, emb_dim: int = 64, max_prompt_items: int = 20, dropout: float = 0.2, epochs: int = 50,
         batch_size: int = 128, learning_rate: float = 1e-3, warmup_steps: int = 0, lr_decay: Literal["none", "cosine", "linear"] = "none", weight_decay: float = 0.0, decay_to_init: bool = False, clip_norm: float | None = None, patience: int | None = 3, val_smoothing: int = 1, ema_decay: float | None = None, val_frac: float = 0.1, val_max_sessions: int | None = 500, val_split: Literal["random", "temporal"] = "random", refit: bool = False,
-        loss: Literal["softmax", "sampled_softmax", "gbce"] = "softmax", n_negatives: int = 256, negative_sampling: Literal["uniform", "popularity"] = "uniform", gbce_t: float = 0.75, head: Literal["projection", "linear", "dot"] = "projection", item_embeddings: ItemEmbeddingsLike | None = None, reduction: Literal["pca", "lda", "random", "autoencoder"] = "pca", class_column: str | None = None, freeze_text: bool = False, dual_view: bool = False, decay_text_adapter: bool = True,
+        loss: Literal["softmax", "sampled_softmax", "gbce"] = "softmax", n_negatives: int = 256, negative_sampling: Literal["uniform", "popularity"] = "uniform", gbce_t: float = 0.75, head: Literal["projection", "linear", "dot"] = "projection", item_init: Literal["xavier", "normal"] = "xavier", item_embeddings: ItemEmbeddingsLike | None = None, reduction: Literal["pca", "lda", "random", "autoencoder"] = "pca", class_column: str | None = None, freeze_text: bool = False, dual_view: bool = False, decay_text_adapter: bool = True,
         permute_embeddings: bool = False, device: str | None = None, mixed_precision: bool | Literal["auto"] = "auto", show_progress: bool = True, exclude_seen: bool = True,
         handle_unknown: Literal["ignore", "error"] = "ignore", random_state: int | np.random.Generator | np.random.RandomState | None = None, **deprecated: object,
     ) -> None:  # fmt: skip
@@ -430,7 +435,7 @@ class GRU4Rec(NeuralSequentialRecommender):
     def __init__(
         self, hidden_dim: int = 32, emb_dim: int = 80, max_prompt_items: int = 20, dropout: float = 0.2, epochs: int = 40, batch_size: int = 32, learning_rate: float = 0.0072, warmup_steps: int = 0, lr_decay: Literal["none", "cosine", "linear"] = "none", weight_decay: float = 0.089, decay_to_init: bool = False,
         clip_norm: float | None = None, patience: int | None = 3, val_smoothing: int = 1, ema_decay: float | None = None, val_frac: float = 0.1, val_max_sessions: int | None = 500, val_split: Literal["random", "temporal"] = "random", refit: bool = False, loss: Literal["softmax", "sampled_softmax", "gbce"] = "softmax", n_negatives: int = 256, negative_sampling: Literal["uniform", "popularity"] = "uniform", gbce_t: float = 0.75, head: Literal["projection", "linear", "dot"] = "linear", training_examples: Literal["positions", "windows", "prefixes"] = "positions",
-        item_embeddings: ItemEmbeddingsLike | None = None, reduction: Literal["pca", "lda", "random", "autoencoder"] = "pca", class_column: str | None = None, freeze_text: bool = False, dual_view: bool = False, decay_text_adapter: bool = True, permute_embeddings: bool = False, device: str | None = None,
+        item_init: Literal["xavier", "normal"] = "xavier", item_embeddings: ItemEmbeddingsLike | None = None, reduction: Literal["pca", "lda", "random", "autoencoder"] = "pca", class_column: str | None = None, freeze_text: bool = False, dual_view: bool = False, decay_text_adapter: bool = True, permute_embeddings: bool = False, device: str | None = None,
         mixed_precision: bool | Literal["auto"] = "auto", show_progress: bool = True, exclude_seen: bool = True, handle_unknown: Literal["ignore", "error"] = "ignore", random_state: int | np.random.Generator | np.random.RandomState | None = None, **deprecated: object,
     ) -> None:  # fmt: skip
         self._store(locals())
@@ -495,7 +500,7 @@ class LLM2SASRec(SASRec):
     def __init__(
         self, n_layers: int = 2, n_heads: int = 2, emb_dim: int = 64, max_prompt_items: int = 20, dropout: float = 0.2, attention_dropout: float = 0.0, epochs: int = 40, batch_size: int = 256, learning_rate: float = 1e-3,
         warmup_steps: int = 0, lr_decay: Literal["none", "cosine", "linear"] = "none", weight_decay: float = 0.0, decay_to_init: bool = False, clip_norm: float | None = None, patience: int | None = 10, val_smoothing: int = 1, ema_decay: float | None = None, val_frac: float = 0.1, val_max_sessions: int | None = 500, val_split: Literal["random", "temporal"] = "random", refit: bool = False, loss: Literal["softmax", "sampled_softmax", "gbce"] = "softmax", n_negatives: int = 256, negative_sampling: Literal["uniform", "popularity"] = "uniform", gbce_t: float = 0.75, head: Literal["projection", "linear", "dot"] = "dot", training_examples: Literal["positions", "windows", "prefixes"] = "positions",
-        position_origin: Literal["last", "first"] = "first", block: Literal["pre_ln", "post_ln", "ligr"] = "post_ln", ffn_scale: int = 4, activation: Literal["relu", "gelu", "swiglu"] = "gelu", init: Literal["xavier", "normal"] = "normal", item_embeddings: ItemEmbeddingsLike | None = "default", reduction: Literal["pca", "lda", "random", "autoencoder"] = "pca", class_column: str | None = None, freeze_text: bool = False, dual_view: bool = False, decay_text_adapter: bool = True, permute_embeddings: bool = False, device: str | None = None,
+        position_origin: Literal["last", "first"] = "first", block: Literal["pre_ln", "post_ln", "ligr"] = "post_ln", ffn_scale: int = 4, activation: Literal["relu", "gelu", "swiglu"] = "gelu", init: Literal["xavier", "normal"] = "normal", item_init: Literal["xavier", "normal"] = "xavier", item_embeddings: ItemEmbeddingsLike | None = "default", reduction: Literal["pca", "lda", "random", "autoencoder"] = "pca", class_column: str | None = None, freeze_text: bool = False, dual_view: bool = False, decay_text_adapter: bool = True, permute_embeddings: bool = False, device: str | None = None,
         mixed_precision: bool | Literal["auto"] = "auto", show_progress: bool = True, exclude_seen: bool = True, handle_unknown: Literal["ignore", "error"] = "ignore", random_state: int | np.random.Generator | np.random.RandomState | None = None, **deprecated: object,
     ) -> None:  # fmt: skip
         self._store(locals())
@@ -519,7 +524,7 @@ class LLM2BERT4Rec(BERT4Rec):
         self, n_layers: int = 2, n_heads: int = 2, mask_prob: float = 0.2, n_masked_copies: int = 5, last_item_copy: bool = True, embedding_norm: bool = True,
         embedding_dropout: bool = True, emb_dim: int = 64, max_prompt_items: int = 20, dropout: float = 0.2, epochs: int = 50,
         batch_size: int = 128, learning_rate: float = 1e-3, warmup_steps: int = 0, lr_decay: Literal["none", "cosine", "linear"] = "none", weight_decay: float = 0.0, decay_to_init: bool = False, clip_norm: float | None = None, patience: int | None = 3, val_smoothing: int = 1, ema_decay: float | None = None, val_frac: float = 0.1, val_max_sessions: int | None = 500, val_split: Literal["random", "temporal"] = "random", refit: bool = False,
-        loss: Literal["softmax", "sampled_softmax", "gbce"] = "softmax", n_negatives: int = 256, negative_sampling: Literal["uniform", "popularity"] = "uniform", gbce_t: float = 0.75, head: Literal["projection", "linear", "dot"] = "projection", item_embeddings: ItemEmbeddingsLike | None = "default", reduction: Literal["pca", "lda", "random", "autoencoder"] = "pca", class_column: str | None = None, freeze_text: bool = False, dual_view: bool = False, decay_text_adapter: bool = True,
+        loss: Literal["softmax", "sampled_softmax", "gbce"] = "softmax", n_negatives: int = 256, negative_sampling: Literal["uniform", "popularity"] = "uniform", gbce_t: float = 0.75, head: Literal["projection", "linear", "dot"] = "projection", item_init: Literal["xavier", "normal"] = "xavier", item_embeddings: ItemEmbeddingsLike | None = "default", reduction: Literal["pca", "lda", "random", "autoencoder"] = "pca", class_column: str | None = None, freeze_text: bool = False, dual_view: bool = False, decay_text_adapter: bool = True,
         permute_embeddings: bool = False, device: str | None = None, mixed_precision: bool | Literal["auto"] = "auto", show_progress: bool = True, exclude_seen: bool = True,
         handle_unknown: Literal["ignore", "error"] = "ignore", random_state: int | np.random.Generator | np.random.RandomState | None = None, **deprecated: object,
     ) -> None:  # fmt: skip
@@ -541,7 +546,7 @@ class LLM2GRU4Rec(GRU4Rec):
     def __init__(
         self, hidden_dim: int = 32, emb_dim: int = 80, max_prompt_items: int = 20, dropout: float = 0.2, epochs: int = 40, batch_size: int = 32, learning_rate: float = 0.0072, warmup_steps: int = 0, lr_decay: Literal["none", "cosine", "linear"] = "none", weight_decay: float = 0.089, decay_to_init: bool = False,
         clip_norm: float | None = None, patience: int | None = 3, val_smoothing: int = 1, ema_decay: float | None = None, val_frac: float = 0.1, val_max_sessions: int | None = 500, val_split: Literal["random", "temporal"] = "random", refit: bool = False, loss: Literal["softmax", "sampled_softmax", "gbce"] = "softmax", n_negatives: int = 256, negative_sampling: Literal["uniform", "popularity"] = "uniform", gbce_t: float = 0.75, head: Literal["projection", "linear", "dot"] = "linear", training_examples: Literal["positions", "windows", "prefixes"] = "positions",
-        item_embeddings: ItemEmbeddingsLike | None = "default", reduction: Literal["pca", "lda", "random", "autoencoder"] = "pca", class_column: str | None = None, freeze_text: bool = False, dual_view: bool = False, decay_text_adapter: bool = True, permute_embeddings: bool = False, device: str | None = None,
+        item_init: Literal["xavier", "normal"] = "xavier", item_embeddings: ItemEmbeddingsLike | None = "default", reduction: Literal["pca", "lda", "random", "autoencoder"] = "pca", class_column: str | None = None, freeze_text: bool = False, dual_view: bool = False, decay_text_adapter: bool = True, permute_embeddings: bool = False, device: str | None = None,
         mixed_precision: bool | Literal["auto"] = "auto", show_progress: bool = True, exclude_seen: bool = True, handle_unknown: Literal["ignore", "error"] = "ignore", random_state: int | np.random.Generator | np.random.RandomState | None = None, **deprecated: object,
     ) -> None:  # fmt: skip
         self._store(locals())
