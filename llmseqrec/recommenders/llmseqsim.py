@@ -237,17 +237,23 @@ class LLMSeqSim(Recommender):
 
     def _ann_scores(self, S: np.ndarray, sequences) -> np.ndarray:
         """Scores of the retrieved candidates, -inf elsewhere (b, n_items)."""
-        query = l2_normalize(S) if self.similarity == "cosine" else S
-        depth = min(self.ann_candidates + max(len(s) for s in sequences), len(self._vectors))
-        found, ids = self._index.search(
-            np.ascontiguousarray(query, dtype=np.float32), depth
-        )  # (b, depth)
-        if self.similarity == "euclidean":
-            found = 1.0 / (1.0 + np.sqrt(np.maximum(found, 0.0)))  # faiss returns squared L2
+        query = np.ascontiguousarray(
+            l2_normalize(S) if self.similarity == "cosine" else S, dtype=np.float32
+        )  # (b, dim)
         out = np.full((len(S), len(self._vectors)), -np.inf)
-        rows = np.repeat(np.arange(len(S)), depth)
-        valid = ids.ravel() >= 0
-        out[rows[valid], ids.ravel()[valid]] = found.ravel()[valid]
+        # Each session asks for its own depth (candidates plus the items it may exclude), so
+        # that which of several equally similar items faiss keeps at the cut never depends
+        # on the other sessions of the batch.
+        depths = np.minimum(
+            self.ann_candidates + np.array([len(s) for s in sequences]), len(self._vectors)
+        )  # (b,)
+        for depth in np.unique(depths):
+            rows = np.flatnonzero(depths == depth)
+            found, ids = self._index.search(query[rows], int(depth))  # (r, depth)
+            if self.similarity == "euclidean":
+                found = 1.0 / (1.0 + np.sqrt(np.maximum(found, 0.0)))  # faiss: squared L2
+            valid = ids >= 0
+            out[np.repeat(rows, depth)[valid.ravel()], ids[valid]] = found[valid]
         return out
 
     def session_embeddings(self, sequences: list[np.ndarray]) -> np.ndarray:
