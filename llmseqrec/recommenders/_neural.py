@@ -84,6 +84,16 @@ class NeuralSequentialRecommender(Recommender):
             kind = "a positive" if minimum == 1 else "a non-negative"
             raise ValueError(f"{name} must be {kind} integer, got {value!r}")
 
+    def _check_choice(self, name: str, allowed: tuple) -> None:
+        """Raise unless parameter ``name`` is one of ``allowed``."""
+        if getattr(self, name) not in allowed:
+            raise ValueError(f"{name} must be one of {allowed}, got {getattr(self, name)!r}")
+
+    def _check_bool(self, name: str) -> None:
+        """Raise unless parameter ``name`` is ``True`` or ``False``."""
+        if not isinstance(getattr(self, name), (bool, np.bool_)):
+            raise ValueError(f"{name} must be True or False, got {getattr(self, name)!r}")
+
     def _check_number(self, name: str, low: float, low_open: bool = False, high=None) -> None:
         """Raise unless parameter ``name`` is a finite real number in its documented range."""
         value = getattr(self, name)
@@ -124,11 +134,9 @@ class NeuralSequentialRecommender(Recommender):
     def _check_params(self):
         self._check_number("learning_rate", 0, low_open=True)
         self._check_number("weight_decay", 0)
-        for name in ("decay_to_init", "decay_text_adapter"):
-            if not isinstance(getattr(self, name), (bool, np.bool_)):
-                raise ValueError(f"{name} must be True or False, got {getattr(self, name)!r}")
-        if self.item_init not in ITEM_INITS:
-            raise ValueError(f"item_init must be one of {ITEM_INITS}, got {self.item_init!r}")
+        for name in ("decay_to_init", "decay_text_adapter", "dual_view", "refit"):
+            self._check_bool(name)
+        self._check_choice("item_init", ITEM_INITS)
         self._check_number("val_frac", 0, high=1)
         if self.clip_norm is not None:
             self._check_number("clip_norm", 0, low_open=True)
@@ -146,8 +154,7 @@ class NeuralSequentialRecommender(Recommender):
                     f"emb_dim ({self.emb_dim}) must be divisible by n_heads ({self.n_heads}): "
                     "each head attends over emb_dim / n_heads dimensions"
                 )
-        if self.loss not in LOSSES:
-            raise ValueError(f"loss must be one of {LOSSES}, got {self.loss!r}")
+        self._check_choice("loss", LOSSES)
         if self.negative_sampling not in ("uniform", "popularity"):
             raise ValueError(
                 f"negative_sampling must be 'uniform' or 'popularity', got {self.negative_sampling!r}"
@@ -174,23 +181,17 @@ class NeuralSequentialRecommender(Recommender):
             self._check_integer(name, 1)
         if self.val_split not in ("random", "temporal"):
             raise ValueError(f"val_split must be 'random' or 'temporal', got {self.val_split!r}")
-        if not isinstance(self.dual_view, (bool, np.bool_)):
-            raise ValueError(f"dual_view must be True or False, got {self.dual_view!r}")
         if self.dual_view and self.item_embeddings is None:
             raise ValueError("dual_view needs item_embeddings (item text vectors)")
         if self.dual_view and self.freeze_text:
             raise ValueError("dual_view and freeze_text are alternatives; set one of them")
-        if not isinstance(self.refit, (bool, np.bool_)):
-            raise ValueError(f"refit must be True or False, got {self.refit!r}")
         self._check_number("dropout", 0, high=1)
-        if self.head not in HEADS:
-            raise ValueError(f"head must be one of {HEADS}, got {self.head!r}")
+        self._check_choice("head", HEADS)
         self._check_integer("warmup_steps", 0)
         self._check_integer("val_smoothing", 1)
         if self.ema_decay is not None:
             self._check_number("ema_decay", 0, low_open=True, high=1)
-        if self.lr_decay not in LR_DECAYS:
-            raise ValueError(f"lr_decay must be one of {LR_DECAYS}, got {self.lr_decay!r}")
+        self._check_choice("lr_decay", LR_DECAYS)
         examples = getattr(self, "training_examples", "positions")
         if examples not in TRAINING_EXAMPLES:
             raise ValueError(

@@ -258,13 +258,9 @@ class SASRec(NeuralSequentialRecommender):
             raise ValueError(
                 f"position_origin must be 'last' or 'first', got {self.position_origin!r}"
             )
-        for name, allowed in (
-            ("block", lnn.BLOCKS),
-            ("activation", lnn.ACTIVATIONS),
-            ("init", lnn.INITS),
-        ):
-            if getattr(self, name) not in allowed:
-                raise ValueError(f"{name} must be one of {allowed}, got {getattr(self, name)!r}")
+        self._check_choice("block", lnn.BLOCKS)
+        self._check_choice("activation", lnn.ACTIVATIONS)
+        self._check_choice("init", lnn.INITS)
         self._check_integer("ffn_scale", 1)
         self._check_number("attention_dropout", 0, high=1)
 
