@@ -194,6 +194,33 @@ def test_decay_to_init_anchors_the_item_table_of_every_model(cls):
 
 
 @pytest.mark.parametrize("cls", [SASRec, GRU4Rec, BERT4Rec])
+def test_item_lr_scale_slows_the_item_table_of_every_model(cls):
+    train, prompts, _, items = synthetic_data("str")
+    rng = np.random.default_rng(0)
+    vectors = {i: rng.normal(size=12) for i in items.index}
+    text = dict(item_embeddings=vectors, reduction="pca")
+    init = _tiny(cls, **text, epochs=1, learning_rate=1e-12).fit(train, item_metadata=items)
+    start = init.module_.item_embedding.item_matrix().detach()
+    fits = {
+        scale: _tiny(cls, item_lr_scale=scale, learning_rate=1e-2, **text).fit(
+            train, item_metadata=items
+        )
+        for scale in (1.0, 0.1)
+    }
+    gap = {
+        scale: float((m.module_.item_embedding.item_matrix().detach() - start).norm())
+        for scale, m in fits.items()
+    }
+    assert 0 < gap[0.1] < 0.5 * gap[1.0]  # Adam's steps: about a tenth as far
+    # the rest of the model trains at the full rate either way: the scores differ
+    scores = {scale: m.predict_scores(prompts[:5]) for scale, m in fits.items()}
+    assert not np.allclose(scores[1.0], scores[0.1])
+    for bad in (0, -1.0, float("nan"), "fast"):
+        with pytest.raises(ValueError, match="item_lr_scale must be a finite number > 0"):
+            _tiny(cls, item_lr_scale=bad).fit(train)
+
+
+@pytest.mark.parametrize("cls", [SASRec, GRU4Rec, BERT4Rec])
 def test_decay_text_adapter_false_keeps_the_dual_views_adapter_out_of_the_decay(cls):
     train, prompts, _, items = synthetic_data("str")
     rng = np.random.default_rng(0)

@@ -184,7 +184,7 @@ def test_ema_decay_without_validation_ends_on_the_average_and_none_changes_nothi
     assert not torch.allclose(plain, averaged)
 
 
-def _table_run(weight_decay, decay_to_init=(), steps=5, no_decay=()):
+def _table_run(weight_decay, decay_to_init=(), steps=5, no_decay=(), lr_scales=None):
     """An embedding whose loss reads row 0 only: rows 1-3 get zero gradients."""
     table = torch.nn.Embedding(4, 2)
     with torch.no_grad():
@@ -194,7 +194,7 @@ def _table_run(weight_decay, decay_to_init=(), steps=5, no_decay=()):
         table, lambda epoch: [None] * steps, lambda m, b: ((m.weight[0] - 10.0) ** 2).sum(),
         None,
         TrainConfig(epochs=1, lr=0.1, weight_decay=weight_decay, show_progress=False,
-                    decay_to_init=decay_to_init, no_decay=no_decay),
+                    decay_to_init=decay_to_init, no_decay=no_decay, lr_scales=lr_scales or {}),
     )  # fmt: skip
     return start, table.weight.detach()
 
@@ -225,6 +225,36 @@ def test_decay_to_init_pulls_toward_the_start_instead_of_zero():
     torch.testing.assert_close(no_decay, free)  # no weight decay: nothing to redirect
     with pytest.raises(ValueError, match="decay_to_init names no trainable parameter"):
         _table_run(0.5, decay_to_init=("table.weight",))
+
+
+def test_lr_scales_slow_a_named_parameter_and_its_decay():
+    start, full = _table_run(0.0, steps=1)
+    _, slow = _table_run(0.0, steps=1, lr_scales={"weight": 0.1})
+    # Adam's first step moves a coordinate with a gradient by about its lr: 0.1 vs 0.01
+    torch.testing.assert_close(full[0] - start[0], torch.full((2,), 0.1), atol=1e-4, rtol=0)
+    torch.testing.assert_close(slow[0] - start[0], torch.full((2,), 0.01), atol=1e-5, rtol=0)
+    # the decoupled decay of rows without gradient scales alike: (1 - 0.1 * 0.1 * 0.5)^5
+    _, slow_decayed = _table_run(0.5, lr_scales={"weight": 0.1})
+    torch.testing.assert_close(slow_decayed[1:], start[1:] * (1 - 0.01 * 0.5) ** 5)
+    _, anchored = _table_run(0.5, decay_to_init=("weight",), lr_scales={"weight": 0.1})
+    torch.testing.assert_close(anchored[1:], start[1:])
+    _, unit = _table_run(0.5, lr_scales={"weight": 1.0})
+    torch.testing.assert_close(unit, _table_run(0.5)[1])  # a scale of 1 changes nothing
+    with pytest.raises(ValueError, match="lr_scales names no trainable parameter"):
+        _table_run(0.5, lr_scales={"table.weight": 0.1})
+    with pytest.raises(ValueError, match="must be a finite number > 0"):
+        _table_run(0.5, lr_scales={"weight": 0.0})
+
+
+def test_lr_scales_follow_the_schedule_and_history_records_the_base_lr():
+    module = torch.nn.Linear(2, 2)
+    history = train_module(
+        module, lambda epoch: [None] * 4, lambda m, b: m.weight.sum() + m.bias.sum(), None,
+        TrainConfig(epochs=2, lr=0.1, warmup_steps=4, show_progress=False,
+                    lr_scales={"weight": 0.5}),
+    )  # fmt: skip
+    # the recorded lr is the schedule's, not the scaled group's
+    assert history.lr[-1] == pytest.approx(0.1)
 
 
 def test_val_smoothing_counts_patience_on_the_smoothed_score():

@@ -134,6 +134,7 @@ class NeuralSequentialRecommender(Recommender):
     def _check_params(self):
         self._check_number("learning_rate", 0, low_open=True)
         self._check_number("weight_decay", 0)
+        self._check_number("item_lr_scale", 0, low_open=True)
         for name in ("decay_to_init", "decay_text_adapter", "dual_view", "refit"):
             self._check_bool(name)
         self._check_choice("item_init", ITEM_INITS)
@@ -421,6 +422,8 @@ class NeuralSequentialRecommender(Recommender):
             total_steps=self.epochs * steps_per_epoch,  # a refit keeps the first run's schedule
             decay_to_init=self._item_table_names(module) if self.decay_to_init else (),
             no_decay=() if self.decay_text_adapter else self._text_adapter_names(module),
+            lr_scales=dict.fromkeys(self._item_table_names(module), float(self.item_lr_scale))
+            if self.item_lr_scale != 1.0 else {},
         )  # fmt: skip
         history = train_module(
             module, batches, lambda mod, b: self._loss(mod, b, gen, log_q), validate, config

@@ -71,6 +71,10 @@ class TrainConfig:
     #: Names of parameters left out of the weight decay (besides biases and norms, which
     #: never decay).
     no_decay: tuple[str, ...] = ()
+    #: Learning-rate multipliers by parameter name (e.g. a text-initialised item table
+    #: trained more slowly than the rest): such a parameter steps at ``lr * scale`` under
+    #: the same schedule, and its (decoupled) weight decay scales alike.
+    lr_scales: dict[str, float] = field(default_factory=dict)
     #: Batches each epoch yields, when known: the batch progress bar's total and ETA.
     batches_per_epoch: int | None = None
     #: ``validate`` returns minus a loss (higher is better): progress shows the loss itself.
@@ -162,32 +166,8 @@ def train_module(
         in eval mode. ``None`` trains for ``epochs`` epochs.
     config : TrainConfig
     """
-    decay, no_decay, anchored = [], [], []
-    unknown = set(config.decay_to_init)
-    exempt = set(config.no_decay)
-    for name, p in module.named_parameters():
-        if not p.requires_grad:
-            continue
-        if name in exempt:
-            exempt.discard(name)
-            no_decay.append(p)
-        elif name in unknown:
-            unknown.discard(name)
-            no_decay.append(p)  # decayed toward its start after each step (optimizer_step)
-            anchored.append(p)
-        else:
-            (no_decay if p.ndim < 2 or "ln" in name or "norm" in name else decay).append(p)
-    if unknown:
-        raise ValueError(f"decay_to_init names no trainable parameter: {sorted(unknown)}")
-    if exempt:
-        raise ValueError(f"no_decay names no trainable parameter: {sorted(exempt)}")
-    optimizer = torch.optim.AdamW(
-        [
-            {"params": decay, "weight_decay": config.weight_decay},
-            {"params": no_decay, "weight_decay": 0.0},
-        ],
-        lr=config.lr,
-    )
+    param_groups, anchored, anchor_scales = _param_groups(module, config)
+    optimizer = torch.optim.AdamW(param_groups, lr=config.lr)
     scheduler = None
     if config.lr_decay not in LR_DECAYS:
         raise ValueError(f"lr_decay must be one of {LR_DECAYS}, got {config.lr_decay!r}")
@@ -220,14 +200,14 @@ def train_module(
         this rank's loss terms since the last step); returns the step's learning rate."""
         if group is not None:
             _average_gradients(trainable, weight)
-        lr = optimizer.param_groups[0]["lr"]
+        lr = _current_lr(optimizer)
         scale = scaler.get_scale() if scaler.is_enabled() else None
         _step(optimizer, scaler, trainable, config.clip_norm, scheduler)
         skipped = scale is not None and scaler.get_scale() < scale  # fp16 overflow: no step
         if anchored and config.weight_decay and not skipped:
             with torch.no_grad():  # p -= lr * wd * (p - start)
-                for p, start in zip(anchored, starts):
-                    p.lerp_(start, lr * config.weight_decay)
+                for p, start, p_scale in zip(anchored, starts, anchor_scales):
+                    p.lerp_(start, lr * p_scale * config.weight_decay)
         history.optimizer_steps += 1
         if average is not None:
             average.update()
@@ -238,7 +218,7 @@ def train_module(
         start, total, n_batches = time.perf_counter(), 0.0, 0
         weight = 0.0  # this rank's loss terms since the last optimizer step
         optimizer.zero_grad(set_to_none=True)
-        step_lr = optimizer.param_groups[0]["lr"]  # the epoch's last step's (none: current)
+        step_lr = _current_lr(optimizer)  # the epoch's last step's (none: current)
         epoch_batches = tqdm(
             batches(epoch),
             total=config.batches_per_epoch,
@@ -420,6 +400,60 @@ def _broadcast_score(score: float, device) -> float:
     value = torch.tensor([score], dtype=torch.float64, device=device)
     dist.broadcast(value, src=0)
     return float(value.item())
+
+
+def _param_groups(module: torch.nn.Module, config: TrainConfig):
+    """AdamW's parameter groups (by weight decay and ``lr_scales``), the parameters
+    decayed toward their start (``decay_to_init``) and those parameters' lr scales."""
+    groups: dict[tuple[bool, float], list] = {}  # (decayed, lr scale) -> parameters
+    anchored, anchor_scales = [], []
+    unknown = set(config.decay_to_init)
+    exempt = set(config.no_decay)
+    scales = dict(config.lr_scales)
+    for name, scale in scales.items():
+        if not (math.isfinite(scale) and scale > 0):
+            raise ValueError(f"lr_scales[{name!r}] must be a finite number > 0, got {scale!r}")
+    unscaled = set(scales)
+    for name, p in module.named_parameters():
+        if not p.requires_grad:
+            continue
+        scale = float(scales.get(name, 1.0))
+        unscaled.discard(name)
+        if name in exempt:
+            exempt.discard(name)
+            decayed = False
+        elif name in unknown:
+            unknown.discard(name)
+            decayed = False  # decayed toward its start after each step (optimizer_step)
+            anchored.append(p)
+            anchor_scales.append(scale)
+        else:
+            decayed = not (p.ndim < 2 or "ln" in name or "norm" in name)
+        groups.setdefault((decayed, scale), []).append(p)
+    if unknown:
+        raise ValueError(f"decay_to_init names no trainable parameter: {sorted(unknown)}")
+    if exempt:
+        raise ValueError(f"no_decay names no trainable parameter: {sorted(exempt)}")
+    if unscaled:
+        raise ValueError(f"lr_scales names no trainable parameter: {sorted(unscaled)}")
+    # Unscaled groups first: param_groups[0]'s lr / lr_scale is the schedule's current lr.
+    ordered = sorted(groups.items(), key=lambda kv: (kv[0][1] != 1.0, not kv[0][0]))
+    param_groups = [
+        {
+            "params": params,
+            "lr": config.lr * scale,
+            "lr_scale": scale,
+            "weight_decay": config.weight_decay if decayed else 0.0,
+        }
+        for (decayed, scale), params in ordered
+    ]
+    return param_groups, anchored, anchor_scales
+
+
+def _current_lr(optimizer) -> float:
+    """The schedule's current learning rate (before any group's ``lr_scale``)."""
+    group = optimizer.param_groups[0]
+    return group["lr"] / group.get("lr_scale", 1.0)
 
 
 def _step(optimizer, scaler, parameters, clip_norm, scheduler=None) -> None:
