@@ -422,8 +422,7 @@ class NeuralSequentialRecommender(Recommender):
             total_steps=self.epochs * steps_per_epoch,  # a refit keeps the first run's schedule
             decay_to_init=self._item_table_names(module) if self.decay_to_init else (),
             no_decay=() if self.decay_text_adapter else self._text_adapter_names(module),
-            lr_scales=dict.fromkeys(self._item_table_names(module), float(self.item_lr_scale))
-            if self.item_lr_scale != 1.0 else {},
+            lr_scales=dict.fromkeys(self._item_table_names(module), float(self.item_lr_scale)),
         )  # fmt: skip
         history = train_module(
             module, batches, lambda mod, b: self._loss(mod, b, gen, log_q), validate, config
