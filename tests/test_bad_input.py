@@ -542,21 +542,29 @@ def test_item_metadata_that_is_not_a_frame_and_candidates_that_are_not_a_list_ar
 
 
 def test_a_remote_endpoint_without_an_api_key_fails_at_once(monkeypatch):
-    import time
+    import socket
 
     from llmseqrec import LLMSeqPrompt
     from llmseqrec.text import ItemTextEncoder
 
+    # "At once": before any connection is attempted (no request, no retries), not by a clock.
+    attempts = []
+
+    def refuse(*args, **kwargs):
+        attempts.append(args)
+        raise OSError("the test forbids network access")
+
+    monkeypatch.setattr(socket.socket, "connect", refuse)
+    monkeypatch.setattr(socket, "create_connection", refuse)
     monkeypatch.delenv("OPENAI_API_KEY", raising=False)
     items = pd.DataFrame({"item_id": ["a"], "title": ["red shoe"]})
-    start = time.monotonic()
     with pytest.raises(ValueError, match="OPENAI_API_KEY holds no API key"):
         ItemTextEncoder(backend="openai", model="m", cache=False).fit_transform(items)
     train, prompts, _, items = synthetic_data("str")
     hosted = LLMSeqPrompt(api_base="https://api.example.com/v1", api_model="m")
     with pytest.raises(ValueError, match="api.example.com/v1 is a remote endpoint"):
         hosted.fit(train, item_metadata=items).predict(prompts[:1])
-    assert time.monotonic() - start < 5
+    assert attempts == []
 
 
 def test_dropped_sessions_are_announced_not_silent():
