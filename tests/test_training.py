@@ -248,13 +248,23 @@ def test_lr_scales_slow_a_named_parameter_and_its_decay():
 
 def test_lr_scales_follow_the_schedule_and_history_records_the_base_lr():
     module = torch.nn.Linear(2, 2)
+    start = [p.detach().clone() for p in (module.weight, module.bias)]
+    # every parameter scaled, so no optimizer group runs at the schedule's own rate
     history = train_module(
         module, lambda epoch: [None] * 4, lambda m, b: m.weight.sum() + m.bias.sum(), None,
-        TrainConfig(epochs=2, lr=0.1, warmup_steps=4, show_progress=False,
-                    lr_scales={"weight": 0.5}),
+        TrainConfig(epochs=2, lr=0.1, warmup_steps=8, show_progress=False,
+                    lr_scales={"weight": 0.5, "bias": 0.25}),
     )  # fmt: skip
-    # the recorded lr is the schedule's, not the scaled group's
-    assert history.lr[-1] == pytest.approx(0.1)
+    # the recorded lr is the schedule's (each epoch's last step: 4/8 and 8/8 of 0.1), not
+    # a scaled group's
+    assert history.lr == pytest.approx([0.05, 0.1])
+    # a constant gradient makes each Adam step move by the step's lr: scale x warmup's sum
+    warmup_sum = sum(0.1 * (k + 1) / 8 for k in range(8))
+    for p, before, scale in zip((module.weight, module.bias), start, (0.5, 0.25)):
+        moved = (before - p.detach()).flatten()
+        torch.testing.assert_close(
+            moved, torch.full_like(moved, scale * warmup_sum), rtol=1e-4, atol=0
+        )
 
 
 def test_val_smoothing_counts_patience_on_the_smoothed_score():
